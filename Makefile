@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` starts Oscar, `make test` runs the tests.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench clean
+
+run: $(VENV)/.installed
+	$(BIN)/oscar run
+
+test: $(VENV)/.installed-test
+	./scripts/system-deps.sh
+	$(BIN)/python -m pytest -q
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check oscar processes web tests benchmarks
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/latency.py
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+clean:
+	rm -rf $(VENV) var

@@ -1,0 +1,214 @@
+"""The ``oscar`` command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from oscar import cli_format, settings as settings_mod
+from oscar.client import RegistryClient, RegistryError, RegistryUnavailable
+
+DEVICE_OPTIONS = {  # option -> (record field, help)
+    "--terminator": ("terminator", "bytes after each command, with escapes (default \\r)"),
+    "--encoding": ("encoding", "text encoding of commands (default utf-8)"),
+    "--ttl": ("ttl", "seconds a queued command stays worth sending (default 10)"),
+    "--backoff-min": ("backoff_min", "first reconnect delay in seconds (default 0.5)"),
+    "--backoff-max": ("backoff_max", "longest reconnect delay in seconds (default 10)"),
+}
+
+
+def _device_options(parser: argparse.ArgumentParser) -> None:
+    for option, (field, help_text) in DEVICE_OPTIONS.items():
+        parser.add_argument(option, dest=field, help=help_text)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="oscar", description="OSC to raw TCP bridge.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sub.add_parser("run", help="start Oscar: supervisord in the foreground with everything")
+    ctl = sub.add_parser("ctl", help="supervisorctl for this OSCAR_HOME (e.g. oscar ctl status)")
+    ctl.add_argument("args", nargs=argparse.REMAINDER)
+
+    device = sub.add_parser("device", help="add, edit, remove, enable, disable, list devices")
+    dsub = device.add_subparsers(dest="action", required=True, metavar="ACTION")
+    add = dsub.add_parser("add", help="add a device")
+    add.add_argument("name")
+    add.add_argument("host")
+    add.add_argument("port")
+    _device_options(add)
+    add.add_argument("--disabled", action="store_true", help="add it disabled")
+    edit = dsub.add_parser("edit", help="change fields of a device")
+    edit.add_argument("name")
+    edit.add_argument("--host")
+    edit.add_argument("--port")
+    _device_options(edit)
+    for action in ("remove", "enable", "disable", "show"):
+        dsub.add_parser(action, help=f"{action} a device").add_argument("name")
+    dsub.add_parser("list", help="list devices and their settings")
+
+    status = sub.add_parser("status", help="live status table")
+    status.add_argument("name", nargs="?", default="")
+    status.add_argument("--json", action="store_true")
+
+    restart = sub.add_parser("restart", help="restart a device's actor process")
+    restart.add_argument("name")
+
+    activity = sub.add_parser("activity", help="recent events, newest first")
+    activity.add_argument("--device", default="")
+    activity.add_argument("--limit", type=int, default=30)
+
+    send = sub.add_parser("send", help="send /device/NAME/message to the listener, like QLab")
+    send.add_argument("name")
+    send.add_argument("text", nargs="+", help="arguments, sent as OSC strings")
+    send.add_argument("--tcp", action="store_true", help="use TCP (SLIP) instead of UDP")
+    send.add_argument("--host", default="127.0.0.1")
+    send.add_argument("--port", type=int, help="default: the configured OSC port")
+
+    sim = sub.add_parser("sim-device", help="a stand-in TCP device that prints what it gets")
+    sim.add_argument("port", type=int)
+    sim.add_argument("--host", default="127.0.0.1")
+    sim.add_argument("--reply", default="", help="answer each line with this (escapes allowed)")
+
+    export = sub.add_parser("export", help="write the device configuration as JSON")
+    export.add_argument("file", nargs="?", default="-")
+    imp = sub.add_parser("import", help="replace the device configuration from a JSON export")
+    imp.add_argument("file")
+    imp.add_argument("--dry-run", action="store_true", help="only validate")
+    return parser
+
+
+def _fields(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _print_device(device: dict[str, Any]) -> None:
+    for key, value in device.items():
+        print(f"{key:12} {value}")
+
+
+def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
+    option_fields = [field for field, _ in DEVICE_OPTIONS.values()]
+    if args.action == "add":
+        record = {"name": args.name, "host": args.host, "port": args.port,
+                  "enabled": not args.disabled, **_fields(args, option_fields)}
+        device = client.call("add", device=record)
+        print(f"added {device['name']} ({device['host']}:{device['port']}); "
+              f"its actor starts within a second: oscar status")
+    elif args.action == "edit":
+        changes = _fields(args, ["host", "port", *option_fields])
+        if not changes:
+            raise SystemExit("nothing to change: give --host, --port or another option")
+        _print_device(client.call("update", name=args.name, changes=changes))
+    elif args.action in ("remove", "enable", "disable"):
+        client.call(args.action, name=args.name)
+        print(f"{args.action}d {args.name}")
+    elif args.action == "show":
+        _print_device(client.call("get", name=args.name))
+    else:
+        devices = client.call("list")
+        rows = [[d["name"], d["host"], d["port"], "yes" if d["enabled"] else "no",
+                 d["terminator"], d["encoding"], f"{d['ttl']:g}",
+                 f"{d['backoff_min']:g}-{d['backoff_max']:g}"] for d in devices]
+        print(cli_format.table(["NAME", "HOST", "PORT", "ENABLED", "TERMINATOR", "ENCODING",
+                                "TTL", "BACKOFF"], rows) if rows else "no devices")
+    return 0
+
+
+def run_registry_command(settings, args: argparse.Namespace) -> int:
+    client = RegistryClient(settings)
+    try:
+        if args.command == "device":
+            return run_device(client, args)
+        if args.command == "status":
+            status = client.call("status", name=args.name)
+            print(json.dumps(status, indent=2) if args.json else cli_format.status_table(status))
+        elif args.command == "restart":
+            client.call("restart", name=args.name)
+            print(f"restarted oscar-device-{args.name}")
+        elif args.command == "activity":
+            for event in client.call("activity", device=args.device, limit=args.limit):
+                who = event["device"] or event["source"]
+                print(f"{cli_format.ago(event['at']):>9}  {who:16} {event['event']:8} "
+                      f"{event['detail']}")
+        elif args.command == "export":
+            text = json.dumps(client.call("export"), indent=2) + "\n"
+            if args.file == "-":
+                sys.stdout.write(text)
+            else:
+                with open(args.file, "w") as handle:
+                    handle.write(text)
+                print(f"exported to {args.file}")
+        elif args.command == "import":
+            return run_import(client, args)
+        return 0
+    except RegistryUnavailable as exc:
+        print(f"oscar: {exc}.\nIs Oscar running? Start it with `make run` "
+              f"(OSCAR_HOME={settings.home}).", file=sys.stderr)
+        return 3
+    except RegistryError as exc:
+        print(f"oscar: {exc}", file=sys.stderr)
+        for field, message in exc.fields.items():
+            print(f"  {field}: {message}", file=sys.stderr)
+        return 2
+    finally:
+        client.close()
+
+
+def run_import(client: RegistryClient, args: argparse.Namespace) -> int:
+    try:
+        with open(args.file) as handle:
+            data = json.load(handle)
+    except OSError as exc:
+        print(f"oscar: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
+        return 2
+    except json.JSONDecodeError as exc:
+        print(f"oscar: {args.file} is not JSON: {exc}", file=sys.stderr)
+        return 2
+    result = client.call("import", data=data, dry_run=args.dry_run)
+    verb = "imported" if result["applied"] else "valid, not applied:"
+    print(f"{verb} {result['devices']} devices from {args.file}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = settings_mod.load()
+    except settings_mod.SettingsError as exc:
+        print(f"oscar: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "run":
+        from oscar.launcher import run_foreground
+
+        run_foreground(settings)
+        return 0
+    if args.command == "ctl":
+        from oscar.launcher import run_ctl
+
+        return run_ctl(settings, args.args or ["status"])
+    if args.command == "send":
+        from oscar import osc_send
+
+        port = args.port or (settings.osc_tcp_port if args.tcp else settings.osc_udp_port)
+        try:
+            osc_send.send(osc_send.build(args.name, args.text), args.host, port, tcp=args.tcp)
+        except OSError as exc:
+            print(f"oscar: cannot reach the OSC listener at {args.host}:{port}: "
+                  f"{exc.strerror or exc}. Is Oscar running (make run)?", file=sys.stderr)
+            return 3
+        print(f"sent /device/{args.name}/message {' '.join(args.text)!r} to "
+              f"{args.host}:{port} over {'TCP' if args.tcp else 'UDP'}")
+        return 0
+    if args.command == "sim-device":
+        from oscar import escapes, sim_device
+
+        sim_device.serve(args.port, args.host, escapes.decode(args.reply))
+        return 0
+    return run_registry_command(settings, args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

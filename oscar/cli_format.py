@@ -1,0 +1,58 @@
+"""Plain-text tables for the terminal."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+
+def ago(timestamp: float, now: float | None = None) -> str:
+    if not timestamp:
+        return "-"
+    seconds = max(0.0, (now or time.time()) - timestamp)
+    if seconds < 60:
+        return f"{seconds:.0f}s ago"
+    if seconds < 3600:
+        return f"{seconds / 60:.0f}m ago"
+    if seconds < 86400:
+        return f"{seconds / 3600:.1f}h ago"
+    return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
+
+
+def table(headers: list[str], rows: list[list[Any]]) -> str:
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    return "\n".join(lines)
+
+
+def state_text(row: dict[str, Any]) -> str:
+    state = row["state"]
+    if state == "waiting" and row.get("next_retry_at"):
+        return f"retry in {max(0.0, row['next_retry_at'] - time.time()):.0f}s"
+    return state
+
+
+def status_table(status: dict[str, Any]) -> str:
+    rows = []
+    for row in status["devices"]:
+        config = row["config"]
+        rows.append([row["name"], f"{config['host']}:{config['port']}", state_text(row),
+                     ago(row["since"]), row["sent"], row["dropped"],
+                     (row["last_error"] or "-")[:60], row["process"]])
+    text = table(["DEVICE", "ADDRESS", "STATE", "SINCE", "SENT", "DROPPED", "LAST ERROR",
+                  "PROCESS"], rows) if rows else "no devices (add one: oscar device add NAME HOST PORT)"
+    listener = status.get("listener")
+    if listener:
+        counters = listener["counters"]
+        rejected = sum(v for k, v in counters.items()
+                       if k not in ("packets", "forwarded", "tcp_connections"))
+        text += (f"\n\nlistener: UDP {listener['udp_port']}, TCP {listener['tcp_port']}; "
+                 f"{counters.get('packets', 0)} packets, {counters.get('forwarded', 0)} forwarded, "
+                 f"{rejected} rejected")
+    else:
+        text += "\n\nlistener: no report yet"
+    if status.get("supervisor_error"):
+        text += f"\nsupervisord: {status['supervisor_error']}"
+    return text

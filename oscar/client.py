@@ -1,0 +1,72 @@
+"""Talks to the registry's control socket: REQ with a timeout, rebuilt and retried on silence
+(ZeroMQ guide's Lazy Pirate), so a restarting registry costs a retry, never a hang."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import zmq
+
+from oscar import zmqutil
+from oscar.messages import DecodeError, Reply, Request, decode
+from oscar.settings import Settings
+
+
+class RegistryUnavailable(ConnectionError):
+    pass
+
+
+class RegistryError(RuntimeError):
+    """The registry answered with an error; ``code`` says which kind, ``fields`` which field."""
+
+    def __init__(self, code: str, message: str, fields: dict[str, str] | None = None):
+        self.code = code
+        self.fields = fields or {}
+        super().__init__(message)
+
+
+class RegistryClient:
+    def __init__(self, settings: Settings, timeout: float | None = None, retries: int = 2,
+                 ctx: zmq.Context | None = None):
+        self.settings = settings
+        self.timeout = settings.request_timeout if timeout is None else timeout
+        self.retries = retries
+        self.ctx = ctx or zmq.Context.instance()
+        self._sock: zmq.Socket | None = None
+
+    def _socket(self) -> zmq.Socket:
+        if self._sock is None:
+            self._sock = zmqutil.socket(self.ctx, zmq.REQ)
+            self._sock.connect(self.settings.control)
+        return self._sock
+
+    def _reset(self) -> None:
+        if self._sock is not None:
+            self._sock.close(linger=0)
+            self._sock = None
+
+    def close(self) -> None:
+        self._reset()
+
+    def call(self, op: str, **args: Any) -> Any:
+        frames = Request(op=op, args=args).encode()
+        for _ in range(self.retries + 1):
+            sock = self._socket()
+            sock.send_multipart(frames)
+            if sock.poll(self.timeout * 1000, zmq.POLLIN):
+                try:
+                    reply = decode(sock.recv_multipart())
+                except DecodeError as exc:
+                    self._reset()
+                    raise RegistryUnavailable(f"registry sent an unreadable reply: {exc}") from None
+                if not isinstance(reply, Reply):
+                    self._reset()
+                    raise RegistryUnavailable("registry sent something that is not a reply")
+                if not reply.ok:
+                    raise RegistryError(reply.code, reply.error, reply.fields)
+                return reply.result
+            self._reset()  # a REQ socket with no answer is stuck: throw it away
+        raise RegistryUnavailable(
+            f"the registry is not answering on {self.settings.control} "
+            f"(waited {self.timeout:g}s x {self.retries + 1})"
+        )

@@ -1,0 +1,26 @@
+"""Log and report bad input without letting a flooding peer flood the logs too."""
+
+from __future__ import annotations
+
+import time
+
+
+class RateLimiter:
+    """Allows ``per_second`` events per key per second; counts what it suppressed."""
+
+    def __init__(self, per_second: int = 10, clock=time.monotonic):
+        self.per_second = per_second
+        self.clock = clock
+        self._windows: dict[str, tuple[float, int]] = {}
+        self.suppressed: dict[str, int] = {}
+
+    def allow(self, key: str) -> bool:
+        now = self.clock()
+        start, count = self._windows.get(key, (now, 0))
+        if now - start >= 1.0:
+            start, count = now, 0
+        self._windows[key] = (start, count + 1)
+        if count < self.per_second:
+            return True
+        self.suppressed[key] = self.suppressed.get(key, 0) + 1
+        return False

@@ -1,0 +1,207 @@
+"""The registry's control API: one handler per operation, typed errors turned into coded replies.
+
+Every change goes store -> desired-state file -> PUB -> supervisord programs, in that order, so
+a process that starts at any point finds a state at least as new as the one it was told about.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oscar import __version__, desired_state
+from oscar.messages import ConfigSnapshot, DeviceConfig, Message, Reply, Request
+from oscar.models import Device, ValidationError, validate
+from oscar.reconciler import Reconciler
+from oscar.settings import Settings
+from oscar.status_table import StatusTable
+from oscar.store import NotFound, Store
+from oscar.supervisor_client import Programs, SupervisorError
+
+log = logging.getLogger(__name__)
+EXPORT_FORMAT = "oscar-devices"
+
+
+class RequestError(Exception):
+    def __init__(self, code: str, message: str, fields: dict[str, str] | None = None):
+        self.code = code
+        self.fields = fields or {}
+        super().__init__(message)
+
+
+class RegistryService:
+    def __init__(self, settings: Settings, store: Store, publish: Callable[[Message], None],
+                 table: StatusTable, programs: Programs, reconciler: Reconciler):
+        self.settings = settings
+        self.store = store
+        self.publish = publish
+        self.table = table
+        self.programs = programs
+        self.reconciler = reconciler
+        self.started_at = time.time()
+
+    # ---- boundary ---------------------------------------------------------------------------
+
+    def handle(self, request: Request) -> Reply:
+        handler = getattr(self, f"op_{request.op}", None)
+        if handler is None:
+            return Reply(ok=False, code="bad_request", error=f"unknown operation {request.op!r}")
+        try:
+            return Reply(ok=True, result=handler(**request.args))
+        except ValidationError as exc:
+            return Reply(ok=False, code="invalid", error=str(exc), fields=exc.errors)
+        except NotFound as exc:
+            return Reply(ok=False, code="not_found", error=str(exc))
+        except RequestError as exc:
+            return Reply(ok=False, code=exc.code, error=str(exc), fields=exc.fields)
+        except SupervisorError as exc:
+            return Reply(ok=False, code="supervisor", error=str(exc))
+        except TypeError as exc:  # wrong or missing arguments for the operation
+            return Reply(ok=False, code="bad_request", error=f"{request.op}: {exc}")
+        except Exception as exc:  # a bug must cost one reply, not the registry
+            log.exception("operation %s failed", request.op)
+            return Reply(ok=False, code="internal", error=f"{request.op} failed: {exc}")
+
+    # ---- desired state ----------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Write the desired-state file, publish a snapshot and reconcile programs."""
+        devices = self.store.list()
+        revision = self.store.revision
+        desired_state.write(self.settings.desired_state_path, devices, revision)
+        self.publish(ConfigSnapshot([d.to_dict() for d in devices], revision))
+        self.reconciler.want([d.name for d in devices if d.enabled])
+
+    def _changed(self, name: str, device: Device | None) -> None:
+        devices = self.store.list()
+        revision = self.store.revision
+        desired_state.write(self.settings.desired_state_path, devices, revision)
+        self.publish(DeviceConfig(name, device.to_dict() if device else None, revision))
+        self.reconciler.want([d.name for d in devices if d.enabled])
+        if device is None:
+            self.table.forget(name)
+
+    # ---- operations -------------------------------------------------------------------------
+
+    def op_ping(self) -> dict[str, Any]:
+        return {"version": __version__, "pid": os.getpid()}
+
+    def op_list(self) -> list[dict[str, Any]]:
+        return [d.to_dict() for d in self.store.list()]
+
+    def op_get(self, name: str) -> dict[str, Any]:
+        return self.store.get(name).to_dict()
+
+    def op_add(self, device: dict[str, Any]) -> dict[str, Any]:
+        added = self.store.add(device)
+        log.info("device added: %s", added)
+        self._changed(added.name, added)
+        return added.to_dict()
+
+    def op_update(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
+        updated = self.store.update(name, changes)
+        log.info("device updated: %s", updated)
+        self._changed(name, updated)
+        return updated.to_dict()
+
+    def op_enable(self, name: str) -> dict[str, Any]:
+        return self.op_update(name, {"enabled": True})
+
+    def op_disable(self, name: str) -> dict[str, Any]:
+        return self.op_update(name, {"enabled": False})
+
+    def op_remove(self, name: str) -> dict[str, Any]:
+        removed = self.store.remove(name)
+        log.info("device removed: %s", name)
+        self._changed(name, None)
+        return removed.to_dict()
+
+    def op_status(self, name: str = "") -> dict[str, Any]:
+        devices = [self.store.get(name)] if name else self.store.list()
+        return {
+            "devices": [self.table.device_row(d) for d in devices],
+            "listener": self.table.listener_row(),
+            "supervisor_error": self.table.supervisor_error,
+            "at": time.time(),
+        }
+
+    def op_restart(self, name: str) -> dict[str, Any]:
+        device = self.store.get(name)
+        if not device.enabled:
+            raise RequestError("disabled", f"device {name!r} is disabled; enable it first")
+        self.programs.restart(name)
+        return {"restarted": name}
+
+    def op_activity(self, device: str = "", limit: int = 200) -> list[dict[str, Any]]:
+        return self.table.recent(device, max(1, min(int(limit), 2000)))
+
+    def op_system(self) -> dict[str, Any]:
+        return {
+            "version": __version__,
+            "registry_pid": os.getpid(),
+            "registry_started_at": self.started_at,
+            "home": str(self.settings.home),
+            "osc": {"host": self.settings.osc_host, "udp_port": self.settings.osc_udp_port,
+                    "tcp_port": self.settings.osc_tcp_port},
+            "web": {"host": self.settings.web_host, "port": self.settings.web_port},
+            "endpoints": self.settings.endpoints(),
+            "processes": sorted(self.table.processes.values(), key=lambda p: p["name"]),
+            "supervisor_error": self.table.supervisor_error,
+            "listener": self.table.listener_row(),
+            "schema_version": self.store.schema_version,
+            "revision": self.store.revision,
+        }
+
+    def op_export(self) -> dict[str, Any]:
+        return {"format": EXPORT_FORMAT, "version": 1, "oscar": __version__,
+                "devices": [d.to_dict() for d in self.store.list()]}
+
+    def op_import(self, data: Any, dry_run: bool = False) -> dict[str, Any]:
+        devices = parse_import(data)
+        if dry_run:
+            return {"devices": len(devices), "applied": False}
+        self.store.replace_all(devices)
+        log.info("imported %d devices", len(devices))
+        for name in list(self.table.actors):
+            if name not in {d.name for d in devices}:
+                self.table.forget(name)
+        self.sync()
+        return {"devices": len(devices), "applied": True}
+
+
+def parse_import(data: Any) -> list[Device]:
+    """Validate a whole export file before anything changes; errors name the entry and field."""
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise RequestError("invalid", f"not an Oscar device export (expected \"format\": "
+                                      f"\"{EXPORT_FORMAT}\")")
+    entries = data.get("devices")
+    if not isinstance(entries, list):
+        raise RequestError("invalid", "\"devices\" must be a list")
+    errors: dict[str, str] = {}
+    devices: list[Device] = []
+    seen: set[str] = set()
+    for index, entry in enumerate(entries):
+        label = f"devices[{index}]"
+        if not isinstance(entry, dict):
+            errors[label] = "must be an object"
+            continue
+        if isinstance(entry.get("name"), str):
+            label = f"devices[{index}] ({entry['name']})"
+        try:
+            device = validate(entry)
+        except ValidationError as exc:
+            for field, message in exc.errors.items():
+                errors[f"{label}.{field}"] = message
+            continue
+        if device.name in seen:
+            errors[f"{label}.name"] = f"duplicate name {device.name!r}"
+        seen.add(device.name)
+        devices.append(device)
+    if errors:
+        first = next(iter(errors.items()))
+        raise RequestError("invalid", f"{len(errors)} problem(s), first: {first[0]}: {first[1]}",
+                           errors)
+    return devices

@@ -1,0 +1,170 @@
+"""Every port, path and endpoint Oscar uses, from one place.
+
+Precedence (lowest first): built-in defaults, ``$OSCAR_HOME/oscar.toml``, environment variables.
+Each process loads the same settings, so supervisord passing its environment down is enough
+to keep the listener, registry, actors and web UI in agreement.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tomllib
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_HOME = REPO_ROOT / "var"
+# 53000/53001/53535 are QLab's, 3032 ETC Eos's, 12321 Companion's: stay clear of them.
+DEFAULT_OSC_PORT = 53999
+# AF_UNIX paths are limited to 107 bytes on Linux; ipc:// endpoints longer than that fail.
+MAX_IPC_PATH = 107
+
+
+class SettingsError(ValueError):
+    """A setting has a value Oscar cannot use; the message names the setting."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    home: Path
+    osc_host: str = "0.0.0.0"
+    osc_udp_port: int = DEFAULT_OSC_PORT
+    osc_tcp_port: int = DEFAULT_OSC_PORT
+    web_host: str = "127.0.0.1"
+    web_port: int = 8053
+    # Empty endpoint = the ipc:// default under $OSCAR_HOME/run/.
+    control_endpoint: str = ""
+    publish_endpoint: str = ""
+    events_endpoint: str = ""
+    # "{name}" is replaced by the device name.
+    actor_endpoint_template: str = ""
+    request_timeout: float = 2.0
+
+    @property
+    def run_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def programs_dir(self) -> Path:
+        """supervisord [include] folder: one program file per enabled device."""
+        return self.run_dir / "programs"
+
+    @property
+    def db_path(self) -> Path:
+        return self.home / "oscar.sqlite3"
+
+    @property
+    def desired_state_path(self) -> Path:
+        """Last published desired state, so the data plane can start without the registry."""
+        return self.run_dir / "desired-state.msgpack"
+
+    @property
+    def supervisor_socket(self) -> Path:
+        return self.run_dir / "supervisor.sock"
+
+    def _ipc(self, leaf: str) -> str:
+        return f"ipc://{self.run_dir / leaf}"
+
+    @property
+    def control(self) -> str:
+        return self.control_endpoint or self._ipc("registry-control.sock")
+
+    @property
+    def publish(self) -> str:
+        return self.publish_endpoint or self._ipc("registry-pub.sock")
+
+    @property
+    def events(self) -> str:
+        return self.events_endpoint or self._ipc("registry-events.sock")
+
+    def actor_endpoint(self, name: str) -> str:
+        if self.actor_endpoint_template:
+            return self.actor_endpoint_template.replace("{name}", name)
+        return self._ipc(f"actors/{name}.sock")
+
+    def endpoints(self) -> dict[str, str]:
+        return {
+            "control": self.control,
+            "publish": self.publish,
+            "events": self.events,
+            "actor (example)": self.actor_endpoint("NAME"),
+        }
+
+    def ensure_dirs(self) -> None:
+        for path in (self.home, self.run_dir, self.log_dir, self.programs_dir,
+                     self.run_dir / "actors"):
+            path.mkdir(parents=True, exist_ok=True)
+
+    def check(self) -> None:
+        for endpoint in (self.control, self.publish, self.events, self.actor_endpoint("x" * 64)):
+            if endpoint.startswith("ipc://") and len(endpoint) - 6 > MAX_IPC_PATH:
+                raise SettingsError(
+                    f"OSCAR_HOME {self.home} is too long for ipc:// endpoints "
+                    f"({endpoint} exceeds {MAX_IPC_PATH} bytes); choose a shorter OSCAR_HOME"
+                )
+        for field in ("osc_udp_port", "osc_tcp_port", "web_port"):
+            value = getattr(self, field)
+            if not 1 <= value <= 65535:
+                raise SettingsError(f"{field} must be 1-65535, got {value}")
+
+
+# setting field -> environment variable
+ENV_VARS = {
+    "osc_host": "OSCAR_OSC_HOST",
+    "osc_udp_port": "OSCAR_OSC_UDP_PORT",
+    "osc_tcp_port": "OSCAR_OSC_TCP_PORT",
+    "web_host": "OSCAR_WEB_HOST",
+    "web_port": "OSCAR_WEB_PORT",
+    "control_endpoint": "OSCAR_CONTROL_ENDPOINT",
+    "publish_endpoint": "OSCAR_PUBLISH_ENDPOINT",
+    "events_endpoint": "OSCAR_EVENTS_ENDPOINT",
+    "actor_endpoint_template": "OSCAR_ACTOR_ENDPOINT_TEMPLATE",
+    "request_timeout": "OSCAR_REQUEST_TIMEOUT",
+}
+
+
+def _convert(field: str, raw: object, source: str) -> object:
+    kind = {f.name: f.type for f in fields(Settings)}[field]
+    try:
+        if kind == "int":
+            return int(raw)  # type: ignore[arg-type]
+        if kind == "float":
+            return float(raw)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise SettingsError(f"{source}: {field} must be a number, got {raw!r}") from None
+    return str(raw)
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    env = os.environ if environ is None else environ
+    home = Path(env.get("OSCAR_HOME") or DEFAULT_HOME).expanduser().resolve()
+    values: dict[str, object] = {}
+    config_file = home / "oscar.toml"
+    if config_file.exists():
+        try:
+            data = tomllib.loads(config_file.read_text())
+        except tomllib.TOMLDecodeError as exc:
+            raise SettingsError(f"{config_file}: {exc}") from None
+        for key, raw in data.items():
+            if key not in ENV_VARS:
+                raise SettingsError(f"{config_file}: unknown setting {key!r}")
+            values[key] = _convert(key, raw, str(config_file))
+    # OSCAR_OSC_PORT sets both UDP and TCP; the specific variables win over it.
+    if env.get("OSCAR_OSC_PORT"):
+        port = _convert("osc_udp_port", env["OSCAR_OSC_PORT"], "OSCAR_OSC_PORT")
+        values["osc_udp_port"] = values["osc_tcp_port"] = port
+    for key, var in ENV_VARS.items():
+        if env.get(var):
+            values[key] = _convert(key, env[var], var)
+    settings = replace(Settings(home=home), **values)  # type: ignore[arg-type]
+    settings.check()
+    return settings
+
+
+def python_executable() -> str:
+    return sys.executable

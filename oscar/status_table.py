@@ -1,0 +1,81 @@
+"""The registry's live view: desired state + what actors, the listener and supervisord report."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import asdict
+from typing import Any
+
+from oscar import states
+from oscar.messages import ActorStatus, Event, ListenerStatus
+from oscar.models import Device
+from oscar.supervisor_client import program_name
+
+ACTIVITY_LIMIT = 2000  # recent events kept in memory; older ones are in the log files
+RUNNING = "RUNNING"
+
+
+class StatusTable:
+    def __init__(self) -> None:
+        self.actors: dict[str, ActorStatus] = {}
+        self.listener: ListenerStatus | None = None
+        self.processes: dict[str, dict[str, Any]] = {}  # supervisord process info by name
+        self.processes_at = 0.0
+        self.supervisor_error = ""
+        self.activity: deque[Event] = deque(maxlen=ACTIVITY_LIMIT)
+        self._event_seq = 0
+
+    def record_status(self, status: ActorStatus) -> None:
+        self.actors[status.device] = status
+
+    def record_event(self, event: Event) -> int:
+        self._event_seq += 1
+        self.activity.append(event)
+        return self._event_seq
+
+    def forget(self, device: str) -> None:
+        self.actors.pop(device, None)
+
+    def device_row(self, device: Device) -> dict[str, Any]:
+        row: dict[str, Any] = {"name": device.name, "config": device.to_dict()}
+        process = self.processes.get(program_name(device.name))
+        row["process"] = process["statename"] if process else "ABSENT"
+        row["process_pid"] = process["pid"] if process else 0
+        status = self.actors.get(device.name)
+        if status is not None and status.pid != row["process_pid"] and row["process_pid"]:
+            status = None  # report from a previous run of the actor: not current
+        base = asdict(status) if status else {}
+        base.pop("device", None)
+        row.update(base)
+        if not device.enabled:
+            row["state"] = states.DISABLED
+        elif status is None or row["process"] not in (RUNNING, "ABSENT") or (
+            not self.processes_at and status is None
+        ):
+            row["state"] = states.NOT_RUNNING
+        row.setdefault("since", 0.0)
+        for key in ("sent", "dropped", "queued", "replies", "connects"):
+            row.setdefault(key, 0)
+        for key in ("last_error", "last_command", "last_reply", "peer"):
+            row.setdefault(key, "")
+        for key in ("last_error_at", "last_command_at", "last_reply_at", "next_retry_at"):
+            row.setdefault(key, 0.0)
+        return row
+
+    def recent(self, device: str = "", limit: int = 200) -> list[dict[str, Any]]:
+        out = []
+        for event in reversed(self.activity):
+            if device and event.device != device:
+                continue
+            out.append(asdict(event))
+            if len(out) >= limit:
+                break
+        return out
+
+    def listener_row(self) -> dict[str, Any] | None:
+        if self.listener is None:
+            return None
+        row = asdict(self.listener)
+        row["age"] = time.time() - self.listener.at
+        return row

@@ -1,0 +1,162 @@
+"""Device programs in supervisord: program files in the [include] folder plus XML-RPC calls.
+
+Follows ``supervisorctl update``: write files, ``reloadConfig``, then stop+remove changed or
+removed groups and add new ones. Only groups named ``oscar-device-*`` are ever touched.
+"""
+
+from __future__ import annotations
+
+import http.client
+import logging
+import os
+import socket
+import xmlrpc.client
+from pathlib import Path
+
+from oscar.settings import REPO_ROOT, Settings, python_executable
+
+log = logging.getLogger(__name__)
+PREFIX = "oscar-device-"
+RPC_TIMEOUT = 15.0
+
+
+class SupervisorError(RuntimeError):
+    """supervisord could not be reached or refused a call."""
+
+
+def program_name(device: str) -> str:
+    return PREFIX + device
+
+
+class _UnixConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float):
+        super().__init__("localhost", timeout=timeout)
+        self._path = path
+
+    def connect(self) -> None:
+        sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        sock.settimeout(self.timeout)
+        sock.connect(self._path)
+        self.sock = sock
+
+
+class _UnixTransport(xmlrpc.client.Transport):
+    def __init__(self, path: str, timeout: float):
+        super().__init__()
+        self._path = path
+        self._timeout = timeout
+
+    def make_connection(self, host):  # type: ignore[override]
+        return _UnixConnection(self._path, self._timeout)
+
+
+def connect(settings: Settings, timeout: float = RPC_TIMEOUT) -> xmlrpc.client.ServerProxy:
+    transport = _UnixTransport(str(settings.supervisor_socket), timeout)
+    return xmlrpc.client.ServerProxy("http://localhost", transport=transport, allow_none=True)
+
+
+def _escape(text: str) -> str:
+    return text.replace("%", "%%")  # supervisord expands %(...)s in its config files
+
+
+def program_file_text(settings: Settings, device: str) -> str:
+    name = program_name(device)
+    actor = REPO_ROOT / "processes" / "device_actor.py"
+    log_file = settings.log_dir / f"{name}.log"
+    return "\n".join([
+        f"[program:{name}]",
+        f"command={_escape(python_executable())} {_escape(str(actor))} {device}",
+        "autostart=true",
+        "autorestart=true",
+        "startsecs=1",
+        "startretries=100",
+        "stopsignal=TERM",
+        "stopwaitsecs=5",
+        "redirect_stderr=true",
+        f"stdout_logfile={_escape(str(log_file))}",
+        "stdout_logfile_maxbytes=5MB",
+        "stdout_logfile_backups=3",
+        "",
+    ])
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    tmp = path.with_name("." + path.name + ".tmp")  # not *.conf: never included half-written
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+def write_program_files(settings: Settings, devices: list[str]) -> None:
+    """Make the include folder hold exactly one file per device named."""
+    folder = settings.programs_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    wanted = {f"{program_name(d)}.conf": program_file_text(settings, d) for d in devices}
+    for path in folder.glob("*.conf"):
+        if path.name not in wanted:
+            path.unlink()
+    for filename, text in wanted.items():
+        path = folder / filename
+        if not path.exists() or path.read_text() != text:
+            _write_atomically(path, text)
+
+
+class Programs:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+
+    def _call(self, method: str, *args):
+        proxy = connect(self.settings)
+        try:
+            return getattr(proxy.supervisor, method)(*args)
+        except xmlrpc.client.Fault as exc:
+            raise SupervisorError(f"supervisord {method}{args}: {exc.faultString}") from None
+        except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:
+            raise SupervisorError(
+                f"supervisord not reachable at {self.settings.supervisor_socket}: {exc}"
+            ) from None
+
+    def reconcile(self, devices: list[str]) -> dict[str, list[str]]:
+        """Make supervisord run one program per device named, and no other device programs."""
+        write_program_files(self.settings, devices)
+        added, changed, removed = self._call("reloadConfig")[0]
+        ours = lambda names: [n for n in names if n.startswith(PREFIX)]  # noqa: E731
+        added, changed, removed = ours(added), ours(changed), ours(removed)
+        # Groups running in supervisord whose files vanished while it was down show up here too.
+        running = {info["group"] for info in self._call("getAllProcessInfo")}
+        wanted = {program_name(d) for d in devices}
+        removed = sorted(set(removed) | {g for g in running if g.startswith(PREFIX)} - wanted)
+        for group in removed + changed:
+            self._stop_and_remove(group)
+        for group in sorted(set(added + changed) | (wanted - running)):
+            try:
+                self._call("addProcessGroup", group)
+            except SupervisorError as exc:
+                if "ALREADY_ADDED" not in str(exc):
+                    raise
+        if added or changed or removed:
+            log.info("device programs: added %s, changed %s, removed %s", added, changed, removed)
+        return {"added": added, "changed": changed, "removed": removed}
+
+    def _stop_and_remove(self, group: str) -> None:
+        try:
+            self._call("stopProcessGroup", group, True)
+        except SupervisorError as exc:
+            if "BAD_NAME" not in str(exc):
+                raise
+        try:
+            self._call("removeProcessGroup", group)
+        except SupervisorError as exc:
+            if "BAD_NAME" not in str(exc):
+                raise
+
+    def process_info(self) -> list[dict]:
+        return list(self._call("getAllProcessInfo"))
+
+    def restart(self, device: str) -> None:
+        name = f"{program_name(device)}:{program_name(device)}"
+        try:
+            self._call("stopProcess", name, True)
+        except SupervisorError as exc:
+            if "NOT_RUNNING" not in str(exc):
+                raise
+        self._call("startProcess", name, True)

@@ -1,0 +1,54 @@
+"""Small pyzmq helpers shared by the processes."""
+
+from __future__ import annotations
+
+import logging
+import signal
+
+import zmq
+
+from oscar.messages import DecodeError, Message, decode
+
+log = logging.getLogger(__name__)
+
+
+def socket(ctx: zmq.Context, kind: int, **options: int) -> zmq.Socket:
+    sock = ctx.socket(kind)
+    sock.setsockopt(zmq.LINGER, 0)  # never hang on exit waiting for a peer that is gone
+    for name, value in options.items():
+        sock.setsockopt(getattr(zmq, name), value)
+    return sock
+
+
+def send(sock: zmq.Socket, message: Message) -> bool:
+    """Send without blocking; False when the peer's queue is full (the caller counts it)."""
+    try:
+        sock.send_multipart(message.encode(), flags=zmq.NOBLOCK)
+        return True
+    except zmq.Again:
+        return False
+
+
+def receive(sock: zmq.Socket, counters: dict[str, int] | None = None) -> Message | None:
+    """One message, or None (logged and counted) when it does not decode."""
+    frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+    try:
+        return decode(frames)
+    except DecodeError as exc:
+        if counters is not None:
+            counters["bad_messages"] = counters.get("bad_messages", 0) + 1
+        log.warning("ignored undecodable message on %s: %s", sock.get(zmq.LAST_ENDPOINT) or "?",
+                    exc)
+        return None
+
+
+class StopFlag:
+    """SIGTERM/SIGINT set this; loops check it between polls and shut down cleanly."""
+
+    def __init__(self) -> None:
+        self.stop = False
+        signal.signal(signal.SIGTERM, self._set)
+        signal.signal(signal.SIGINT, self._set)
+
+    def _set(self, *_: object) -> None:
+        self.stop = True

@@ -1,0 +1,127 @@
+"""supervisord program oscar-device-NAME: one TCP connection to one device.
+
+    device_actor.py NAME
+
+Binds its own command endpoint (the listener connects to it, so commands sent while this
+process restarts wait in ZeroMQ's queue), follows its desired state on the registry's PUB
+socket, and reports state and counters to the registry.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+import zmq
+
+from oscar import desired_state, logsetup, settings as settings_mod, zmqutil
+from oscar.actor import Actor
+from oscar.messages import Command, ConfigSnapshot, DeviceConfig, Message
+from oscar.models import NAME_RE, from_dict
+
+log = logging.getLogger("oscar.device_actor")
+DRAIN = 256  # messages handled per wake before the TCP socket gets its turn again
+
+
+class ConfigFollower:
+    """Applies desired state for one device, ignoring anything older than what it has seen."""
+
+    def __init__(self, actor: Actor):
+        self.actor = actor
+        self.revision = -1
+
+    def apply(self, message: Message) -> None:
+        if isinstance(message, DeviceConfig) and message.name == self.actor.name:
+            found = message.device
+        elif isinstance(message, ConfigSnapshot):
+            found = next((d for d in message.devices if d["name"] == self.actor.name), None)
+        else:
+            return
+        if message.revision < self.revision:
+            return
+        if message.revision == self.revision and isinstance(message, ConfigSnapshot):
+            return  # the periodic snapshot repeats what we have
+        self.revision = message.revision
+        self.actor.configure(from_dict(found) if found else None)
+
+
+def run(name: str) -> int:
+    settings = settings_mod.load()
+    ctx = zmq.Context()
+    events = zmqutil.socket(ctx, zmq.PUSH, SNDHWM=10_000)
+    events.connect(settings.events)
+    actor = Actor(name, emit=lambda message: zmqutil.send(events, message))
+    follower = ConfigFollower(actor)
+
+    commands = zmqutil.socket(ctx, zmq.PULL, RCVHWM=10_000)
+    commands.bind(settings.actor_endpoint(name))
+    config = zmqutil.socket(ctx, zmq.SUB)
+    config.connect(settings.publish)
+    for prefix in (DeviceConfig(name, None, 0).topic(), ConfigSnapshot([], 0).topic()):
+        config.setsockopt(zmq.SUBSCRIBE, prefix)
+
+    known = desired_state.read(settings.desired_state_path)
+    if known is not None:
+        devices, revision = known
+        follower.revision = revision
+        actor.configure(devices.get(name))
+    counters: dict[str, int] = {}
+    stop = zmqutil.StopFlag()
+    log.info("device actor %s started on %s", name, settings.actor_endpoint(name))
+    try:
+        while not stop.stop:
+            poller = zmq.Poller()
+            poller.register(commands, zmq.POLLIN)
+            poller.register(config, zmq.POLLIN)
+            if actor.sock is not None:
+                flags = zmq.POLLIN | (zmq.POLLOUT if actor.wants_write() else 0)
+                poller.register(actor.sock, flags)
+            ready = dict(poller.poll(timeout=actor.next_timeout() * 1000))
+            tcp = actor.sock
+            # pyzmq reports plain sockets by file descriptor, ZeroMQ sockets by object.
+            if tcp is not None and tcp.fileno() in ready:
+                flags = ready[tcp.fileno()]
+                if flags & zmq.POLLERR:
+                    actor.on_error()
+                if flags & zmq.POLLOUT:
+                    actor.on_writable()
+                if flags & zmq.POLLIN:
+                    actor.on_readable()
+            if config in ready:
+                for _ in range(DRAIN):
+                    if not config.poll(0):
+                        break
+                    message = zmqutil.receive(config, counters)
+                    if message is not None:
+                        follower.apply(message)
+            if commands in ready:
+                for _ in range(DRAIN):
+                    if not commands.poll(0):
+                        break
+                    message = zmqutil.receive(commands, counters)
+                    if isinstance(message, Command):
+                        actor.handle_command(message)
+            actor.tick()
+    finally:
+        actor.shutdown()
+        for sock in (commands, config):
+            sock.close(linger=0)
+        events.close(linger=500)  # give the final "stopped" status a moment to leave
+        ctx.term()
+    log.info("device actor %s stopped", name)
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("name")
+    args = parser.parse_args()
+    if not NAME_RE.fullmatch(args.name):
+        parser.error(f"invalid device name {args.name!r}")
+    logsetup.configure(f"oscar-device-{args.name}")
+    return run(args.name)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
