@@ -10,12 +10,13 @@ def ago(timestamp: float, now: float | None = None) -> str:
     if not timestamp:
         return "-"
     seconds = max(0.0, (now or time.time()) - timestamp)
+    # Round down, so 59.6 seconds is "59s ago" rather than "60s ago".
     if seconds < 60:
-        return f"{seconds:.0f}s ago"
+        return f"{int(seconds)}s ago"
     if seconds < 3600:
-        return f"{seconds / 60:.0f}m ago"
+        return f"{int(seconds // 60)}m ago"
     if seconds < 86400:
-        return f"{seconds / 3600:.1f}h ago"
+        return f"{int(seconds // 360) / 10:.1f}h ago"
     return time.strftime("%Y-%m-%d %H:%M", time.localtime(timestamp))
 
 

@@ -39,21 +39,24 @@ class SlipDecoder:
         self._frame = bytearray()
         self._escaped = False
         self._overflow = False
+        self._discard = False  # a bad escape was reported: drop the rest of this frame silently
 
     def feed(self, data: bytes) -> list[bytes | FramingError]:
         out: list[bytes | FramingError] = []
         for byte in data:
             if byte == END:
-                if self._overflow:
+                if self._discard:
+                    pass
+                elif self._overflow:
                     out.append(FramingError(f"SLIP frame longer than {MAX_PACKET} bytes"))
                 elif self._escaped:
                     out.append(FramingError("SLIP frame ends in the middle of an escape"))
                 elif self._frame:
                     out.append(bytes(self._frame))
                 self._frame.clear()
-                self._escaped = self._overflow = False
+                self._escaped = self._overflow = self._discard = False
                 continue
-            if self._overflow:
+            if self._overflow or self._discard:
                 continue
             if self._escaped:
                 self._escaped = False
@@ -63,7 +66,8 @@ class SlipDecoder:
                     byte = ESC
                 else:
                     out.append(FramingError(f"bad SLIP escape 0xDB 0x{byte:02X}"))
-                    self._overflow = True  # discard the rest of this frame
+                    self._discard = True
+                    self._frame.clear()
                     continue
             elif byte == ESC:
                 self._escaped = True

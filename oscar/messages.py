@@ -53,7 +53,7 @@ def decode(frames: list[bytes]) -> Message:
         raise DecodeError("body is not a map")
     kind = body.pop("k", None)
     version = body.pop("v", None)
-    cls = _KINDS.get(kind)  # type: ignore[arg-type]
+    cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
         raise DecodeError(f"unknown message kind {kind!r}")
     if version != cls.VERSION:

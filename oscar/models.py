@@ -108,9 +108,15 @@ def _check_terminator(value: Any) -> str:
 def _check_encoding(value: Any) -> str:
     text = str(value).strip()
     try:
-        return codecs.lookup(text).name
+        name = codecs.lookup(text).name
+        # lookup() also knows bytes-to-bytes codecs (hex, base64, rot13) that str.encode refuses.
+        mark = "".encode(name)
     except LookupError:
         raise ValueError(f"unknown text encoding {text!r} (try utf-8, ascii or latin-1)") from None
+    if mark:
+        raise ValueError(f"{name} puts a byte-order mark before every piece of text "
+                         "(use a form without one, such as utf-16-le)")
+    return name
 
 
 def _seconds(low: float, high: float):

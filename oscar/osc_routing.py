@@ -92,7 +92,10 @@ def route(address: str, args: list[object]) -> Route:
                          name)
     if not args:
         raise RouteError("wrong_type", f"{address} needs at least one argument", name)
-    text = " ".join(render_argument(arg) for arg in args)
+    try:
+        text = " ".join(render_argument(arg) for arg in args)
+    except RouteError as exc:
+        raise RouteError(exc.counter, f"{address}: {exc}", name) from None
     return Route(device=name, verb=verb, text=text)
 
 

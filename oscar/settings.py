@@ -7,6 +7,7 @@ to keep the listener, registry, actors and web UI in agreement.
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 import tomllib
@@ -111,6 +112,11 @@ class Settings:
             value = getattr(self, field)
             if not 1 <= value <= 65535:
                 raise SettingsError(f"{field} must be 1-65535, got {value}")
+        # 0 would time out every request at once; a negative poll timeout waits forever.
+        if not (0 < self.request_timeout < math.inf):
+            raise SettingsError(
+                f"request_timeout must be a positive number of seconds, got {self.request_timeout}"
+            )
 
 
 # setting field -> environment variable
@@ -131,12 +137,17 @@ ENV_VARS = {
 def _convert(field: str, raw: object, source: str) -> object:
     kind = {f.name: f.type for f in fields(Settings)}[field]
     try:
+        if kind in ("int", "float") and isinstance(raw, bool):
+            raise TypeError(raw)  # TOML true/false: int(True) would quietly be port 1
         if kind == "int":
+            if isinstance(raw, float) and not raw.is_integer():
+                raise ValueError(raw)
             return int(raw)  # type: ignore[arg-type]
         if kind == "float":
             return float(raw)  # type: ignore[arg-type]
     except (TypeError, ValueError):
-        raise SettingsError(f"{source}: {field} must be a number, got {raw!r}") from None
+        number = "a whole number" if kind == "int" else "a number"
+        raise SettingsError(f"{source}: {field} must be {number}, got {raw!r}") from None
     return str(raw)
 
 

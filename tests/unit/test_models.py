@@ -1,0 +1,154 @@
+import pytest
+
+from oscar.models import DEFAULTS, Device, ValidationError, from_dict, validate
+
+REQUIRED = {"name": "proj1", "host": "127.0.0.1", "port": 9999}
+
+
+def errors_for(data, base=None):
+    with pytest.raises(ValidationError) as caught:
+        validate(data, base)
+    return caught.value.errors
+
+
+def test_defaults_fill_every_optional_field():
+    assert validate(REQUIRED) == Device(
+        name="proj1", host="127.0.0.1", port=9999, enabled=True, terminator="\\r",
+        encoding="utf-8", ttl=10.0, backoff_min=0.5, backoff_max=10.0,
+    )
+    assert set(DEFAULTS) == {"enabled", "terminator", "encoding", "ttl", "backoff_min",
+                             "backoff_max"}
+
+
+def test_missing_required_fields_are_each_named():
+    assert errors_for({}) == {"name": "required", "host": "required", "port": "required"}
+
+
+def test_every_problem_is_reported_at_once():
+    errors = errors_for({"name": "my proj", "host": "", "port": "x", "ttl": 0, "colour": "red"})
+    assert set(errors) == {"name", "host", "port", "ttl", "colour"}
+    assert errors["colour"] == "unknown field"
+
+
+def test_validation_error_message_names_each_field():
+    with pytest.raises(ValidationError, match=r"port: must be 1-65535, got 0"):
+        validate({**REQUIRED, "port": 0})
+
+
+@pytest.mark.parametrize(
+    ("field", "given", "stored"),
+    [
+        ("name", "a", "a"),
+        ("name", "Proj_1.left-2", "Proj_1.left-2"),
+        ("name", "x" * 64, "x" * 64),
+        ("name", " proj1 ", "proj1"),
+        ("host", "192.168.1.50", "192.168.1.50"),
+        ("host", "::1", "::1"),
+        ("host", "localhost", "localhost"),
+        ("host", " 10.0.0.7 ", "10.0.0.7"),
+        ("port", 1, 1),
+        ("port", "65535", 65535),
+        ("port", " 4352 ", 4352),
+        ("enabled", False, False),
+        ("enabled", "yes", True),
+        ("enabled", "On", True),
+        ("enabled", "1", True),
+        ("enabled", "false", False),
+        ("enabled", "off", False),
+        ("enabled", "0", False),
+        ("terminator", "\\r\\n", "\\r\\n"),
+        ("terminator", "", ""),
+        ("terminator", "\\x03", "\\x03"),
+        ("encoding", "latin-1", "iso8859-1"),
+        ("encoding", "UTF8", "utf-8"),
+        ("encoding", "ascii", "ascii"),
+        ("encoding", "utf-16-le", "utf-16-le"),
+        ("ttl", "0.1", 0.1),
+        ("ttl", 3600, 3600.0),
+        ("backoff_min", "0.05", 0.05),
+        ("backoff_max", 3600, 3600.0),
+    ],
+)
+def test_accepted_values(field, given, stored):
+    assert getattr(validate({**REQUIRED, field: given}), field) == stored
+
+
+@pytest.mark.parametrize(
+    ("field", "given", "message"),
+    [
+        ("name", "", "1-64 characters: letters, digits, '_', '.' or '-'"),
+        ("name", "x" * 65, "1-64 characters"),
+        ("name", "my proj", "1-64 characters"),
+        ("name", "proj/1", "1-64 characters"),
+        ("name", "proj:1", "1-64 characters"),
+        ("name", "caf\u00e9", "1-64 characters"),
+        ("host", "", "required: an IP address or host name"),
+        ("host", "no-such-host.invalid", "'no-such-host.invalid' is not an IP address and does"),
+        ("host", "999.1.1.1", "does not resolve"),
+        ("port", 0, "must be 1-65535, got 0"),
+        ("port", 65536, "must be 1-65535, got 65536"),
+        ("port", -1, "must be 1-65535"),
+        ("port", "eighty", "must be a whole number 1-65535, got 'eighty'"),
+        ("port", "80.5", "must be a whole number"),
+        ("port", "", "must be a whole number"),
+        ("enabled", "maybe", "must be true or false, got 'maybe'"),
+        ("terminator", "\\q", "unknown escape \\q"),
+        ("terminator", "\\", "lone backslash"),
+        ("terminator", "\\x0", "\\x needs two hex digits"),
+        ("encoding", "klingon", "unknown text encoding 'klingon'"),
+        ("encoding", "hex", "unknown text encoding 'hex'"),  # bytes-to-bytes codecs
+        ("encoding", "rot13", "unknown text encoding"),
+        ("encoding", "utf-16", "byte-order mark"),
+        ("encoding", "utf-8-sig", "byte-order mark"),
+        ("ttl", "0.09", "must be between 0.1 and 3600 seconds, got 0.09"),
+        ("ttl", 3601, "must be between 0.1 and 3600 seconds"),
+        ("ttl", "soon", "must be a number of seconds, got 'soon'"),
+        ("ttl", "nan", "must be between"),
+        ("ttl", "inf", "must be between"),
+        ("backoff_min", 0, "must be between 0.05 and 600 seconds"),
+        ("backoff_min", 601, "must be between 0.05 and 600 seconds"),
+        ("backoff_max", 0.01, "must be between 0.05 and 3600 seconds"),
+        ("backoff_max", 3601, "must be between 0.05 and 3600 seconds"),
+        ("name", None, "required"),
+    ],
+)
+def test_refused_values_name_the_field(field, given, message):
+    errors = errors_for({**REQUIRED, field: given})
+    assert list(errors) == [field]
+    assert message in errors[field]
+
+
+def test_backoff_min_above_max_is_an_error_on_max():
+    assert errors_for({**REQUIRED, "backoff_min": 5, "backoff_max": 2}) == {
+        "backoff_max": "must be at least backoff_min",
+    }
+    assert validate({**REQUIRED, "backoff_min": 2, "backoff_max": 2}).backoff_max == 2.0
+
+
+def test_edit_keeps_fields_not_given_and_checks_the_merged_result():
+    base = validate({**REQUIRED, "terminator": "\\r\\n", "ttl": 5})
+    edited = validate({"port": "4352"}, base=base)
+    assert edited == Device(**{**base.to_dict(), "port": 4352})
+    assert validate({}, base=base) == base
+    assert errors_for({"backoff_min": 20}, base=base) == {
+        "backoff_max": "must be at least backoff_min",
+    }
+
+
+def test_from_dict_rebuilds_what_to_dict_gave():
+    device = validate({**REQUIRED, "enabled": False, "encoding": "latin-1"})
+    assert from_dict(device.to_dict()) == device
+
+
+@pytest.mark.parametrize(
+    ("changes", "text", "data"),
+    [
+        ({}, "%1POWR 1", b"%1POWR 1\r"),
+        ({"terminator": "\\r\\n"}, "PWR ON", b"PWR ON\r\n"),
+        ({"terminator": ""}, "\\x02PON\\x03", b"\x02PON\x03"),
+        ({"encoding": "latin-1"}, "caf\u00e9", b"caf\xe9\r"),
+        ({"encoding": "utf-16-le", "terminator": "\\x0d\\x00"}, "OK", b"O\x00K\x00\r\x00"),
+    ],
+)
+def test_payload_bytes_decodes_escapes_and_adds_the_terminator(changes, text, data):
+    assert validate({**REQUIRED, **changes}).payload_bytes(text) == data
