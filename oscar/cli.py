@@ -7,7 +7,8 @@ import json
 import sys
 from typing import Any
 
-from oscar import cli_format, settings as settings_mod
+from oscar import cli_format, web_auth
+from oscar import settings as settings_mod
 from oscar.client import RegistryClient, RegistryError, RegistryUnavailable
 
 DEVICE_OPTIONS = {  # option -> (record field, help)
@@ -77,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp = sub.add_parser("import", help="replace the device configuration from a JSON export")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="only validate")
+    web_auth.add_cli(sub)
     return parser
 
 
@@ -202,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sent /device/{args.name}/message {' '.join(args.text)!r} to "
               f"{args.host}:{port} over {'TCP' if args.tcp else 'UDP'}")
         return 0
+    if args.command == "web":
+        return web_auth.run_cli(settings.home, args)
     if args.command == "sim-device":
         from oscar import escapes, sim_device
 

@@ -1,0 +1,61 @@
+"""supervisord program oscar-web: the Flask UI served by waitress (a real WSGI server).
+
+Talks to the registry only (REQ with a short timeout per request); runs and answers, with a
+"registry not reachable" banner, while the registry is down.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from pathlib import Path
+
+# Python puts this script's folder (processes/) first on sys.path, where "web" would name this
+# file rather than the web/ package.
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+
+import waitress  # noqa: E402
+
+from oscar import logsetup  # noqa: E402
+from oscar import settings as settings_mod  # noqa: E402
+from oscar.web_auth import AuthFileError  # noqa: E402
+from web import create_app  # noqa: E402
+
+log = logging.getLogger("oscar.web")
+THREADS = 8  # each page and each browser's once-a-second poll holds a thread for one request
+
+
+def _stop(*_: object) -> None:
+    raise SystemExit(0)  # waitress's run loop catches it, closes its sockets and returns
+
+
+def run() -> int:
+    try:
+        settings = settings_mod.load()
+        app = create_app(settings)
+    except (settings_mod.SettingsError, AuthFileError) as exc:
+        log.error("%s", exc)
+        return 2
+    try:
+        server = waitress.create_server(app, host=settings.web_host, port=settings.web_port,
+                                        threads=THREADS, ident="oscar-web")
+    except OSError as exc:
+        log.error("cannot serve the web UI on %s:%d: %s (set OSCAR_WEB_PORT)",
+                  settings.web_host, settings.web_port, exc)
+        return 1
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    log.info("web UI on http://%s:%d/", settings.web_host, settings.web_port)
+    server.run()
+    log.info("web UI stopped")
+    return 0
+
+
+def main() -> int:
+    logsetup.configure("oscar-web")
+    return run()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

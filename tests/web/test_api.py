@@ -1,0 +1,123 @@
+"""The JSON API under /api/, as a script would use it."""
+
+from __future__ import annotations
+
+import socket
+
+from pythonosc.osc_message import OscMessage
+
+
+def test_device_life_cycle(client):
+    created = client.post("/api/devices", json={"name": "api-a", "host": "127.0.0.1",
+                                                "port": 9301, "terminator": "\\n"})
+    assert created.status_code == 201
+    assert created.get_json()["terminator"] == "\\n" and created.get_json()["ttl"] == 10.0
+    assert client.get("/api/devices/api-a").get_json()["port"] == 9301
+    assert "api-a" in [d["name"] for d in client.get("/api/devices").get_json()]
+
+    updated = client.patch("/api/devices/api-a", json={"port": 9302, "ttl": 2})
+    assert updated.status_code == 200 and updated.get_json()["port"] == 9302
+
+    disabled = client.post("/api/devices/api-a/disable", json={})
+    assert disabled.get_json()["enabled"] is False
+    row = client.get("/api/status?name=api-a").get_json()["devices"][0]
+    assert row["state"] == "disabled" and row["config"]["ttl"] == 2.0
+    assert client.post("/api/devices/api-a/enable", json={}).get_json()["enabled"] is True
+
+    assert client.delete("/api/devices/api-a").status_code == 200
+    gone = client.get("/api/devices/api-a")
+    assert gone.status_code == 404 and gone.get_json()["code"] == "not_found"
+
+
+def test_invalid_device_gets_400_with_every_bad_field(client):
+    response = client.post("/api/devices", json={"name": "api bad", "host": "127.0.0.1",
+                                                 "port": 0, "colour": "red"})
+    assert response.status_code == 400
+    body = response.get_json()
+    assert body["code"] == "invalid"
+    assert set(body["fields"]) == {"name", "port", "colour"}
+    assert body["fields"]["colour"] == "unknown field"
+
+
+def test_changes_must_be_json(client):
+    response = client.post("/api/devices", data="name=x&host=y&port=1",
+                           content_type="application/x-www-form-urlencoded")
+    assert response.status_code == 415
+    assert "application/json" in response.get_json()["error"]
+    # a body-less action still needs the JSON content type: it is what stops forged requests
+    assert client.post("/api/devices/whatever/restart").status_code == 415
+    not_object = client.post("/api/devices", json=["not", "an", "object"])
+    assert not_object.status_code == 400
+
+
+def test_unknown_device_and_unknown_route(client):
+    assert client.post("/api/devices/nobody/enable", json={}).status_code == 404
+    missing = client.get("/api/nothing-here")
+    assert missing.status_code == 404 and "error" in missing.get_json()
+
+
+def test_restart_of_disabled_device_is_409(client):
+    client.post("/api/devices", json={"name": "api-off", "host": "127.0.0.1", "port": 9303,
+                                      "enabled": False})
+    response = client.post("/api/devices/api-off/restart", json={})
+    assert response.status_code == 409 and response.get_json()["code"] == "disabled"
+
+
+def test_send_goes_to_the_listener(settings, client):
+    client.post("/api/devices", json={"name": "api-send", "host": "127.0.0.1", "port": 9304})
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", settings.osc_udp_port))
+        listener.settimeout(5)
+        response = client.post("/api/devices/api-send/send", json={"text": "INPUT 3"})
+        packet, _ = listener.recvfrom(65536)
+    assert response.status_code == 200
+    assert OscMessage(packet).address == "/device/api-send/message"
+    assert OscMessage(packet).params == ["INPUT 3"]
+    assert client.post("/api/devices/api-send/send", json={}).status_code == 400
+
+
+def test_export_then_import_round_trip(client):
+    client.post("/api/devices", json={"name": "api-x", "host": "127.0.0.1", "port": 9305})
+    exported = client.get("/api/export").get_json()
+    assert exported["format"] == "oscar-devices"
+    client.delete("/api/devices/api-x")
+    checked = client.post("/api/import?dry_run=1", json=exported)
+    assert checked.get_json() == {"devices": len(exported["devices"]), "applied": False}
+    assert client.get("/api/devices/api-x").status_code == 404  # dry run changed nothing
+    applied = client.post("/api/import", json=exported)
+    assert applied.get_json()["applied"] is True
+    assert client.get("/api/devices/api-x").status_code == 200
+
+
+def test_bad_import_names_entry_and_field_and_changes_nothing(client):
+    before = client.get("/api/devices").get_json()
+    bad = {"format": "oscar-devices", "version": 1, "devices": [
+        {"name": "ok1", "host": "127.0.0.1", "port": 1000},
+        {"name": "bad1", "host": "127.0.0.1", "port": 99999},
+    ]}
+    response = client.post("/api/import", json=bad)
+    assert response.status_code == 400
+    assert response.get_json()["fields"] == {"devices[1] (bad1).port": "must be 1-65535, got 99999"}
+    assert client.get("/api/devices").get_json() == before
+
+
+def test_activity_filter_and_limit(client):
+    assert isinstance(client.get("/api/activity?device=api-a&limit=5").get_json(), list)
+    assert client.get("/api/activity?limit=lots").status_code == 400
+
+
+def test_health_and_system(client):
+    health = client.get("/api/health").get_json()
+    assert health["web"] == "ok" and health["registry"]["reachable"] is True
+    system = client.get("/api/system").get_json()
+    assert system["registry"]["reachable"] is True
+    assert system["osc"]["udp_port"] > 0 and "control" in system["endpoints"]
+    assert system["versions"]["flask"] and system["versions"]["oscar"]
+
+
+def test_requests_for_another_host_name_are_refused(client):
+    # A web page elsewhere could reach 127.0.0.1 through DNS rebinding; its Host header gives
+    # it away.
+    response = client.get("/api/devices", headers={"Host": "attacker.example:8053"})
+    assert response.status_code == 400
+    assert client.get("/api/devices", headers={"Host": "127.0.0.1:8053"}).status_code == 200

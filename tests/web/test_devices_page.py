@@ -1,0 +1,109 @@
+"""The devices page and its live-update endpoint, and the test command box."""
+
+from __future__ import annotations
+
+import socket
+import time
+
+import zmq
+from pythonosc.osc_message import OscMessage
+
+from oscar import zmqutil
+from oscar.messages import ActorStatus
+from tests.support import wait_for
+from tests.web.helpers import cell, device_row, post_form
+
+
+def add(registry, name: str, **fields) -> dict:
+    return registry.call("add", device={"name": name, "host": "127.0.0.1", "port": 9100,
+                                        **fields})
+
+
+def report(settings, registry, status: ActorStatus) -> None:
+    """Send an actor status report to the registry the way an actor does (PUSH to events)."""
+    ctx = zmq.Context.instance()
+    push = zmqutil.socket(ctx, zmq.PUSH)
+    push.connect(settings.events)
+    try:
+        push.send_multipart(status.encode())
+        wait_for(lambda: registry.call("status", name=status.device)["devices"][0]["state"]
+                 == status.state, timeout=5, message="registry to record the report")
+    finally:
+        push.close(linger=1000)
+
+
+def test_devices_page_shows_each_device(client, registry):
+    add(registry, "page-a", port=9101)
+    add(registry, "page-b", port=9102, enabled=False)
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    row_a = device_row(html, "page-a")
+    assert cell(row_a, "address") == "127.0.0.1:9101"
+    assert cell(row_a, "enabled") == "yes"
+    assert cell(row_a, "state") == "actor not running"  # no supervisord in these tests
+    row_b = device_row(html, "page-b")
+    assert cell(row_b, "state") == "disabled"
+    assert ">Enable</button>" in row_b and ">Disable</button>" not in row_b
+    assert '<div id="banner" class="banner" role="alert" hidden>' in html  # registry up
+
+
+def test_device_text_is_escaped_everywhere(settings, client, registry):
+    add(registry, "xss")
+    report(settings, registry, ActorStatus(
+        device="xss", state="connected", since=time.time(), pid=0,
+        last_reply="<script>alert('reply')</script>", last_reply_at=time.time(),
+        last_error='<img src=x onerror="alert(1)">', last_error_at=time.time(),
+        last_command="</code><b>cmd</b>"))
+    page = client.get("/")
+    html = page.get_data(as_text=True)
+    row = device_row(html, "xss")
+    assert cell(row, "last_reply") == "&lt;script&gt;alert(&#39;reply&#39;)&lt;/script&gt;"
+    assert "<script>alert" not in html and "<img src=x" not in html and "<b>cmd" not in html
+    # and the browser would refuse to run inline script even if some slipped through
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    # the live-update JSON carries the text as data (the page sets it with textContent)
+    row_json = client.get("/api/status?name=xss").get_json()["devices"][0]
+    assert row_json["cells"]["last_reply"] == "<script>alert('reply')</script>"
+
+
+def test_live_status_json_has_display_text_for_each_cell(settings, client, registry):
+    add(registry, "waiter", port=9103)
+    report(settings, registry, ActorStatus(
+        device="waiter", state="waiting", since=time.time(), pid=0, sent=7, dropped=2,
+        next_retry_at=time.time() + 30, last_error="connection refused",
+        last_error_at=time.time()))
+    status = client.get("/api/status").get_json()
+    row = next(r for r in status["devices"] if r["name"] == "waiter")
+    assert row["state"] == "waiting"
+    assert row["cells"]["state"].startswith("waiting to retry in ")
+    assert 25 <= int(row["cells"]["state"].split()[-1].rstrip("s")) <= 30
+    assert (row["cells"]["sent"], row["cells"]["dropped"]) == ("7", "2")
+    assert row["cells"]["last_error"] == "connection refused"
+    assert row["cells"]["last_error_at"].endswith("s ago")
+    assert "listener_text" in status
+
+
+def test_send_test_command_goes_to_the_osc_listener(settings, client, registry):
+    add(registry, "cue-me")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as listener:
+        listener.bind(("127.0.0.1", settings.osc_udp_port))
+        listener.settimeout(5)
+        page = post_form(client, "/devices/cue-me/send", {"text": "%1POWR 1"}, follow=True)
+        packet, _ = listener.recvfrom(65536)
+    message = OscMessage(packet)
+    assert message.address == "/device/cue-me/message"
+    assert message.params == ["%1POWR 1"]
+    assert "Sent &#39;%1POWR 1&#39; to cue-me" in page.get_data(as_text=True)
+
+
+def test_send_to_a_disabled_device_is_refused_with_a_reason(client, registry):
+    add(registry, "sleepy", enabled=False)
+    page = post_form(client, "/devices/sleepy/send", {"text": "PWR ON"}, follow=True)
+    assert "sleepy: not sent: the device is disabled" in page.get_data(as_text=True)
+
+
+def test_empty_test_command_is_refused(client, registry):
+    add(registry, "quiet")
+    page = post_form(client, "/devices/quiet/send", {"text": ""}, follow=True)
+    assert "quiet: not sent: type a command to send" in page.get_data(as_text=True)

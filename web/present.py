@@ -1,0 +1,106 @@
+"""Text the pages show for registry data, computed once in Python for both the first render
+(Jinja) and the live updates (JSON read by the browser), so the two never disagree."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from oscar import states
+from oscar.cli_format import ago
+
+STATE_LABELS = {
+    states.CONNECTED: "connected",
+    states.CONNECTING: "connecting",
+    states.DISABLED: "disabled",
+    states.STOPPED: "stopping",
+    states.NOT_RUNNING: "actor not running",
+}
+
+
+def clock(timestamp: float) -> str:
+    return time.strftime("%H:%M:%S", time.localtime(timestamp)) if timestamp else ""
+
+
+def when(timestamp: float, now: float) -> str:
+    """'14:03:07, 12s ago' or '' when it never happened."""
+    return f"{clock(timestamp)}, {ago(timestamp, now)}" if timestamp else ""
+
+
+def state_text(row: dict[str, Any], now: float) -> str:
+    state = row["state"]
+    if state == states.WAITING:
+        retry_at = row.get("next_retry_at") or 0.0
+        if retry_at > now:
+            return f"waiting to retry in {retry_at - now:.0f}s"
+        return "waiting to retry"
+    return STATE_LABELS.get(state, state)
+
+
+def device_cells(row: dict[str, Any], now: float) -> dict[str, str]:
+    """One device's table cells, keyed like the page's ``data-field`` attributes."""
+    config = row["config"]
+    process = row.get("process", "")
+    if row.get("process_pid"):
+        process = f"{process} (pid {row['process_pid']})"
+    return {
+        "address": f"{config['host']}:{config['port']}",
+        "enabled": "yes" if config["enabled"] else "no",
+        "state": state_text(row, now),
+        "process": f"actor: {process}" if process else "",
+        "since": when(row.get("since", 0.0), now),
+        "sent": str(row.get("sent", 0)),
+        "dropped": str(row.get("dropped", 0)),
+        "queued": f"{row.get('queued', 0)} queued" if row.get("queued") else "",
+        "last_command": row.get("last_command", ""),
+        "last_command_at": when(row.get("last_command_at", 0.0), now),
+        "last_reply": row.get("last_reply", ""),
+        "last_reply_at": when(row.get("last_reply_at", 0.0), now),
+        "last_error": row.get("last_error", ""),
+        "last_error_at": when(row.get("last_error_at", 0.0), now),
+    }
+
+
+def listener_text(listener: dict[str, Any] | None) -> str:
+    if not listener:
+        return "no report yet (is oscar-listener running?)"
+    counters = listener.get("counters", {})
+    counted = ("packets", "forwarded", "tcp_connections")
+    rejected = sum(v for k, v in counters.items() if k not in counted)
+    return (f"UDP {listener['udp_port']}, TCP {listener['tcp_port']}; "
+            f"{counters.get('packets', 0)} packets, {counters.get('forwarded', 0)} forwarded, "
+            f"{rejected} rejected")
+
+
+def with_cells(status: dict[str, Any]) -> dict[str, Any]:
+    """The registry's status answer with display text added: ``cells`` per device row and
+    ``listener_text``."""
+    now = status.get("at") or time.time()
+    for row in status["devices"]:
+        row["cells"] = device_cells(row, now)
+    status["listener_text"] = listener_text(status.get("listener"))
+    return status
+
+
+def precise_clock(timestamp: float) -> str:
+    """'14:03:07.125': events come in bursts, so the activity list shows milliseconds."""
+    return f"{clock(timestamp)}.{int(timestamp * 1000) % 1000:03}" if timestamp else ""
+
+
+def event_cells(event: dict[str, Any]) -> dict[str, str]:
+    return {
+        "at": precise_clock(event.get("at", 0.0)),
+        "who": event.get("device") or event.get("source", ""),
+        "event": event.get("event", ""),
+        "detail": event.get("detail", ""),
+        "sender": event.get("sender", ""),
+    }
+
+
+def duration(seconds: float) -> str:
+    seconds = int(max(0, seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{hours}:{minutes:02}:{secs:02}"
+    return f"{days}d {text}" if days else text
