@@ -11,6 +11,7 @@ import logging
 import os
 import socket
 import time
+from collections import deque
 from collections.abc import Callable
 
 from oscar import states
@@ -28,6 +29,7 @@ STATUS_COALESCE = 0.2  # counter changes are batched into one status per this in
 MAX_READS_PER_WAKE = 16  # a flooding device must not starve the command socket
 REPLY_EVENTS_PER_SECOND = 20
 TEXT_LIMIT = 200
+DEDUP_WINDOW = 20_000  # recent (sender, seq) pairs remembered to discard resent duplicates
 
 
 def _short(data: bytes | str) -> str:
@@ -67,6 +69,9 @@ class Actor:
         self._status_due = 0.0
         self._heartbeat_due = 0.0
         self._reply_window = (0.0, 0)
+        self._acks: dict[bytes, list[int]] = {}
+        self._seen: set[tuple[bytes, int]] = set()
+        self._seen_order: deque[tuple[bytes, int]] = deque()
 
     # ---- configuration -------------------------------------------------------------------
 
@@ -90,19 +95,36 @@ class Actor:
 
     # ---- commands --------------------------------------------------------------------------
 
-    def handle_command(self, command: Command) -> None:
-        device = self.device
-        if device is None or not device.enabled:
-            # Config not known yet (just started): keep it; the TTL still applies later.
-            if device is not None:
-                self._drop(command, "device disabled")
-                return
-        if not self.queue.push(Pending(command)):
-            self._drop(command, f"send queue full ({self.queue.limit} commands)")
+    def handle_command(self, command: Command, peer: bytes = b"") -> None:
+        log.debug("%s: command #%d from %s (%s)", self.name, command.seq, command.sender,
+                  self.state)
+        item = Pending(command, peer)
+        key = (peer, command.seq)
+        if command.seq and key in self._seen:
+            # Resent after a broken connection, but we had it already: ack, do not send twice.
+            self._ack(item)
+            return
+        self._seen.add(key)
+        self._seen_order.append(key)
+        if len(self._seen_order) > DEDUP_WINDOW:
+            self._seen.discard(self._seen_order.popleft())
+        if self.device is not None and not self.device.enabled:
+            self._drop(item, "device disabled")
+            return
+        # Config not known yet (just started): queue it; the TTL still applies later.
+        if not self.queue.push(item):
+            self._drop(item, f"send queue full ({self.queue.limit} commands)")
             return
         if self.state == states.CONNECTED:
             self._flush()
         self._status_soon()
+
+    def _ack(self, item: Pending) -> None:
+        self._acks.setdefault(item.peer, []).append(item.command.seq)
+
+    def take_acks(self) -> dict[bytes, list[int]]:
+        acks, self._acks = self._acks, {}
+        return acks
 
     def _flush(self) -> None:
         assert self.sock is not None and self.device is not None
@@ -111,7 +133,7 @@ class Actor:
                 age = self.clock() - item.command.received_at
                 if age > self.device.ttl:
                     self.queue.pop()
-                    self._drop(item.command, f"expired: {age:.1f}s old, TTL {self.device.ttl:g}s")
+                    self._drop(item, f"expired: {age:.1f}s old, TTL {self.device.ttl:g}s")
                     continue
                 # The terminator is the device's current one, even for commands queued earlier.
                 item.data = item.command.data
@@ -128,13 +150,17 @@ class Actor:
             if item.offset < len(item.data):
                 return
             self.queue.pop()
+            self._ack(item)
+            log.debug("%s: sent #%d %r", self.name, item.command.seq, item.data)
             self.counters["sent"] += 1
             text = _short(item.command.data)
             self.last["command"] = (text, self.clock())
             self.emit(Event("device", "sent", text, device=self.name, sender=item.command.sender))
             self._status_soon()
 
-    def _drop(self, command: Command, reason: str) -> None:
+    def _drop(self, item: Pending, reason: str) -> None:
+        self._ack(item)
+        command = item.command
         self.counters["dropped"] += 1
         text = _short(command.data)
         log.warning("%s: dropped %r from %s: %s", self.name, text, command.sender or "?", reason)
@@ -144,13 +170,13 @@ class Actor:
 
     def _drop_all(self, reason: str) -> None:
         while self.queue.head() is not None:
-            self._drop(self.queue.pop().command, reason)
+            self._drop(self.queue.pop(), reason)
 
     def expire(self) -> None:
         ttl = self.device.ttl if self.device else 10.0
         for item in self.queue.take_expired(self.clock(), ttl):
             age = self.clock() - item.command.received_at
-            self._drop(item.command, f"expired while waiting: {age:.1f}s old, TTL {ttl:g}s")
+            self._drop(item, f"expired while waiting: {age:.1f}s old, TTL {ttl:g}s")
 
     # ---- connection --------------------------------------------------------------------------
 
@@ -256,7 +282,8 @@ class Actor:
 
     def tick(self) -> None:
         now = self.clock()
-        if self.state == states.CONNECTING and self.sock is not None and now >= self.connect_deadline:
+        connecting = self.state == states.CONNECTING and self.sock is not None
+        if connecting and now >= self.connect_deadline:
             self._close()
             self._retry_later(f"no answer from {self.peer} within {CONNECT_TIMEOUT:g}s")
         elif self.state == states.WAITING and now >= self.retry_at:

@@ -23,8 +23,9 @@ def ago(timestamp: float, now: float | None = None) -> str:
 def table(headers: list[str], rows: list[list[Any]]) -> str:
     cells = [[str(c) for c in row] for row in rows]
     widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
-    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths)).rstrip()]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in cells]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    lines += ["  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip()
+              for row in cells]
     return "\n".join(lines)
 
 
@@ -42,8 +43,8 @@ def status_table(status: dict[str, Any]) -> str:
         rows.append([row["name"], f"{config['host']}:{config['port']}", state_text(row),
                      ago(row["since"]), row["sent"], row["dropped"],
                      (row["last_error"] or "-")[:60], row["process"]])
-    text = table(["DEVICE", "ADDRESS", "STATE", "SINCE", "SENT", "DROPPED", "LAST ERROR",
-                  "PROCESS"], rows) if rows else "no devices (add one: oscar device add NAME HOST PORT)"
+    headers = ["DEVICE", "ADDRESS", "STATE", "SINCE", "SENT", "DROPPED", "LAST ERROR", "PROCESS"]
+    text = table(headers, rows) if rows else "no devices (add one: oscar device add NAME HOST PORT)"
     listener = status.get("listener")
     if listener:
         counters = listener["counters"]

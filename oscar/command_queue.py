@@ -13,6 +13,7 @@ MAX_QUEUED = 10_000
 @dataclass
 class Pending:
     command: Command
+    peer: bytes = b""  # who sent it (ZeroMQ routing id), to ack it
     data: bytes = b""  # wire bytes, terminator included: fixed when writing starts
     offset: int = 0  # bytes already written on the current connection
 

@@ -1,19 +1,21 @@
 """The listener's routing core: OSC packets in, Command messages out to device actors.
 
-One PUSH socket per device, *connected* to the actor's bound endpoint, so ZeroMQ holds commands
-for an actor that is restarting (up to the high-water mark) and one slow device cannot block
-another's queue.
+One ActorLink per device, *connected* to the actor's bound endpoint: commands for an actor that
+is restarting wait (and are resent if a connection broke under them), and one slow device cannot
+block another's queue.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import time
 
 import zmq
 from pythonosc.osc_packet import ParseError
 
 from oscar import zmqutil
+from oscar.actor_link import ActorLink, OutboxFull
 from oscar.messages import Command, ConfigSnapshot, DeviceConfig, Event, Message
 from oscar.models import Device, from_dict
 from oscar.osc_routing import RouteError, command_bytes, parse_packet, route
@@ -21,11 +23,10 @@ from oscar.ratelimit import RateLimiter
 from oscar.settings import Settings
 
 log = logging.getLogger(__name__)
-ACTOR_HWM = 1000  # commands held for one actor that is down; beyond that they are refused
-
 COUNTERS = ("packets", "forwarded", "malformed", "framing_errors", "unknown_address",
             "unknown_device", "unknown_verb", "wrong_type", "bad_escape", "bad_encoding",
-            "disabled_device", "queue_full", "tcp_connections", "tcp_rejected", "bad_messages")
+            "disabled_device", "queue_full", "expired", "resent", "tcp_connections", "tcp_rejected",
+            "bad_messages")
 
 
 class Forwarder:
@@ -37,7 +38,9 @@ class Forwarder:
         self.revision = -1
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.limiter = RateLimiter()
-        self._pushes: dict[str, zmq.Socket] = {}
+        self.links: dict[str, ActorLink] = {}
+        # Unique per listener run, so an actor can tell a resend from a new command.
+        self.identity = f"listener-{os.getpid()}-{time.time():.0f}".encode()
         self._seq = 0
 
     # ---- desired state ---------------------------------------------------------------------
@@ -45,9 +48,9 @@ class Forwarder:
     def set_devices(self, devices: dict[str, Device], revision: int) -> None:
         self.devices = dict(devices)
         self.revision = revision
-        for name in list(self._pushes):
+        for name in list(self.links):
             if name not in self.devices:
-                self._pushes.pop(name).close(linger=0)
+                self.links.pop(name).close()
 
     def apply(self, message: Message) -> None:
         if getattr(message, "revision", -1) < self.revision:
@@ -92,18 +95,39 @@ class Forwarder:
         self._seq += 1
         command = Command(device=device.name, data=data, received_at=received_at,
                           sender=sender, seq=self._seq)
-        if not zmqutil.send(self._push(device.name), command):
-            raise RouteError("queue_full", f"{ACTOR_HWM} commands already waiting for "
-                             f"{device.name!r}, whose actor is not taking them", device.name)
+        try:
+            self.link(device.name).submit(command)
+        except OutboxFull as exc:
+            raise RouteError("queue_full", str(exc), device.name) from None
         self.counters["forwarded"] += 1
 
-    def _push(self, name: str) -> zmq.Socket:
-        sock = self._pushes.get(name)
-        if sock is None:
-            sock = zmqutil.socket(self.ctx, zmq.PUSH, SNDHWM=ACTOR_HWM)
-            sock.connect(self.settings.actor_endpoint(name))
-            self._pushes[name] = sock
-        return sock
+    def link(self, name: str) -> ActorLink:
+        link = self.links.get(name)
+        if link is None:
+            link = ActorLink(self.ctx, name, self.settings.actor_endpoint(name), self.identity,
+                             self._expired)
+            self.links[name] = link
+        return link
+
+    def _expired(self, command: Command, reason: str) -> None:
+        self.counters["expired"] += 1
+        log.warning("dropped %r for %s from %s: %s", command.data[:80], command.device,
+                    command.sender, reason)
+        zmqutil.send(self.events, Event("listener", "dropped", f"{command.data[:80]!r}: {reason}",
+                                        device=command.device, sender=command.sender))
+
+    def housekeeping(self, now: float) -> None:
+        """Retry sends to actors that were away, and expire what waited too long."""
+        for name, link in self.links.items():
+            link.flush()
+            device = self.devices.get(name)
+            if device is not None:
+                link.expire(now, device.ttl)
+        self.counters["resent"] = sum(link.resent for link in self.links.values())
+
+    @property
+    def waiting(self) -> int:
+        return sum(link.waiting for link in self.links.values())
 
     def reject(self, counter: str, reason: str, sender: str, device: str = "") -> None:
         """Count, log (rate-limited per kind) and report input we cannot act on."""
@@ -114,6 +138,6 @@ class Forwarder:
                                             device=device, sender=sender))
 
     def close(self) -> None:
-        for sock in self._pushes.values():
-            sock.close(linger=0)
-        self._pushes.clear()
+        for link in self.links.values():
+            link.close()
+        self.links.clear()

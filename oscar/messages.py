@@ -59,10 +59,23 @@ def decode(frames: list[bytes]) -> Message:
     if version != cls.VERSION:
         raise DecodeError(f"{kind} version {version!r} not supported (want {cls.VERSION})")
     names = {f.name for f in fields(cls)}
+    values = {k: v for k, v in body.items() if k in names}
+    for f in fields(cls):
+        expected = _SIMPLE_TYPES.get(str(f.type))
+        if expected and f.name in values and not isinstance(values[f.name], expected):
+            raise DecodeError(f"{kind}.{f.name}: expected {f.type}, got "
+                              f"{type(values[f.name]).__name__}")
     try:
-        return cls(**{k: v for k, v in body.items() if k in names})
+        return cls(**values)
     except TypeError as exc:
         raise DecodeError(f"{kind}: {exc}") from None
+
+
+# Field annotations checked on decode, so a malformed peer message is refused here rather than
+# crashing whoever uses the field.
+_SIMPLE_TYPES: dict[str, type | tuple[type, ...]] = {
+    "str": str, "bytes": bytes, "int": int, "float": (int, float), "bool": bool,
+}
 
 
 def device_topic(prefix: str, name: str, suffix: str = "") -> bytes:
@@ -72,7 +85,8 @@ def device_topic(prefix: str, name: str, suffix: str = "") -> bytes:
 @_register
 @dataclass
 class Command(Message):
-    """Listener -> actor: bytes to write to the device (terminator added by the actor)."""
+    """Listener -> actor: bytes to write to the device (terminator added by the actor).
+    ``seq`` is unique per listener connection, for acks and to discard a resent duplicate."""
 
     KIND: ClassVar[str] = "command"
     device: str
@@ -84,6 +98,20 @@ class Command(Message):
 
     def topic(self) -> bytes:
         return device_topic("command", self.device)
+
+
+@_register
+@dataclass
+class Ack(Message):
+    """Actor -> listener: these commands are done with (written to the device, or dropped and
+    reported). Until then the listener keeps them, to send again if the connection breaks."""
+
+    KIND: ClassVar[str] = "ack"
+    device: str
+    seqs: list[int]
+
+    def topic(self) -> bytes:
+        return device_topic("ack", self.device)
 
 
 @_register

@@ -8,8 +8,8 @@ joined with single spaces. Escapes (see oscar.escapes) are decoded once, here.
 from __future__ import annotations
 
 import struct
-from decimal import Decimal
 from dataclasses import dataclass
+from decimal import Decimal
 
 from pythonosc.osc_packet import OscPacket, ParseError
 

@@ -10,8 +10,8 @@ import logging
 import threading
 import time
 
-from oscar.supervisor_client import Programs, SupervisorError
 from oscar.status_table import StatusTable
+from oscar.supervisor_client import Programs, SupervisorError
 
 log = logging.getLogger(__name__)
 REFRESH = 1.0  # how often process states are read from supervisord

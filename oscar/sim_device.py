@@ -44,7 +44,8 @@ def serve(port: int, host: str = "127.0.0.1", reply: bytes = b"", out=sys.stdout
                     print(f"{_now()} connection closed", file=out, flush=True)
                     continue
                 buffers[sock] += data  # type: ignore[index]
-                *lines, buffers[sock] = _split(buffers[sock])  # type: ignore[index]
+                *lines, rest = _split(buffers[sock])  # type: ignore[index]
+                buffers[sock] = rest  # type: ignore[index]
                 for line in lines:
                     print(f"{_now()} received {escapes.encode(line)}", file=out, flush=True)
                     if reply:
@@ -57,7 +58,7 @@ def serve(port: int, host: str = "127.0.0.1", reply: bytes = b"", out=sys.stdout
 
 
 def _split(buffer: bytes) -> list[bytes]:
-    """Lines ending in \\r, \\n or \\r\\n (terminator kept); the last item is the unfinished rest."""
+    """Lines ending in CR, LF or CRLF (terminator kept); the last item is the unfinished rest."""
     parts: list[bytes] = []
     start = 0
     i = 0

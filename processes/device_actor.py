@@ -2,9 +2,9 @@
 
     device_actor.py NAME
 
-Binds its own command endpoint (the listener connects to it, so commands sent while this
-process restarts wait in ZeroMQ's queue), follows its desired state on the registry's PUB
-socket, and reports state and counters to the registry.
+Binds its own command endpoint (ROUTER; the listener connects to it and keeps each command
+until this actor acks it, so commands sent while this process restarts are not lost), follows
+its desired state on the registry's PUB socket, and reports state and counters to the registry.
 """
 
 from __future__ import annotations
@@ -15,9 +15,10 @@ import sys
 
 import zmq
 
-from oscar import desired_state, logsetup, settings as settings_mod, zmqutil
+from oscar import desired_state, logsetup, zmqutil
+from oscar import settings as settings_mod
 from oscar.actor import Actor
-from oscar.messages import Command, ConfigSnapshot, DeviceConfig, Message
+from oscar.messages import Ack, Command, ConfigSnapshot, DecodeError, DeviceConfig, Message, decode
 from oscar.models import NAME_RE, from_dict
 
 log = logging.getLogger("oscar.device_actor")
@@ -54,7 +55,7 @@ def run(name: str) -> int:
     actor = Actor(name, emit=lambda message: zmqutil.send(events, message))
     follower = ConfigFollower(actor)
 
-    commands = zmqutil.socket(ctx, zmq.PULL, RCVHWM=10_000)
+    commands = zmqutil.socket(ctx, zmq.ROUTER, RCVHWM=10_000)
     commands.bind(settings.actor_endpoint(name))
     config = zmqutil.socket(ctx, zmq.SUB)
     config.connect(settings.publish)
@@ -99,10 +100,13 @@ def run(name: str) -> int:
                 for _ in range(DRAIN):
                     if not commands.poll(0):
                         break
-                    message = zmqutil.receive(commands, counters)
-                    if isinstance(message, Command):
-                        actor.handle_command(message)
+                    _receive_command(commands, actor, counters)
             actor.tick()
+            for peer, seqs in actor.take_acks().items():
+                try:
+                    commands.send_multipart([peer, *Ack(name, seqs).encode()], zmq.NOBLOCK)
+                except zmq.Again:
+                    pass  # that listener is gone or stuck; it resends what it still needs
     finally:
         actor.shutdown()
         for sock in (commands, config):
@@ -111,6 +115,18 @@ def run(name: str) -> int:
         ctx.term()
     log.info("device actor %s stopped", name)
     return 0
+
+
+def _receive_command(sock: zmq.Socket, actor: Actor, counters: dict[str, int]) -> None:
+    peer, *frames = sock.recv_multipart()
+    try:
+        message = decode(frames)
+    except DecodeError as exc:
+        counters["bad_messages"] = counters.get("bad_messages", 0) + 1
+        log.warning("ignored undecodable command: %s", exc)
+        return
+    if isinstance(message, Command):
+        actor.handle_command(message, peer)
 
 
 def main() -> int:

@@ -14,7 +14,8 @@ import time
 
 import zmq
 
-from oscar import desired_state, logsetup, settings as settings_mod, zmqutil
+from oscar import desired_state, logsetup, zmqutil
+from oscar import settings as settings_mod
 from oscar.forwarder import Forwarder
 from oscar.framing import FramingError, StreamDecoder
 from oscar.messages import ConfigSnapshot, DeviceConfig, ListenerStatus
@@ -80,14 +81,24 @@ def run() -> int:
                 poller.register(sock, zmq.POLLIN)
             for sock in clients:
                 poller.register(sock, zmq.POLLIN)
+            for link in forwarder.links.values():
+                poller.register(link.sock, zmq.POLLIN)
+                poller.register(link.monitor, zmq.POLLIN)
+            # Commands waiting for an actor that is away are retried often; otherwise idle.
             # pyzmq reports plain sockets by file descriptor, ZeroMQ sockets by object.
-            ready = dict(poller.poll(timeout=500))
+            ready = dict(poller.poll(timeout=20 if forwarder.waiting else 500))
             if udp.fileno() in ready:
                 _read_udp(udp, forwarder)
             if server.fileno() in ready:
                 _accept(server, clients, forwarder)
             for sock in [s for s in clients if s.fileno() in ready]:
                 _read_tcp(clients, sock, forwarder)
+            for link in list(forwarder.links.values()):
+                if link.monitor in ready:
+                    link.on_monitor()
+                if link.sock in ready:
+                    link.on_readable()
+            forwarder.housekeeping(time.time())
             if config in ready:
                 while config.poll(0):
                     message = zmqutil.receive(config, forwarder.counters)

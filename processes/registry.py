@@ -14,9 +14,17 @@ import time
 
 import zmq
 
-from oscar import logsetup, settings as settings_mod, zmqutil
-from oscar.messages import (ActorStatus, ConfigSnapshot, Event, ListenerStatus, Message, Reply,
-                            Request)
+from oscar import logsetup, zmqutil
+from oscar import settings as settings_mod
+from oscar.messages import (
+    ActorStatus,
+    ConfigSnapshot,
+    Event,
+    ListenerStatus,
+    Message,
+    Reply,
+    Request,
+)
 from oscar.reconciler import Reconciler
 from oscar.registry_service import RegistryService
 from oscar.status_table import StatusTable

@@ -87,6 +87,7 @@ class OscarSystem:
             "PYTHONUNBUFFERED": "1",
         })
         self.env.update(extra_env or {})
+        self.env.setdefault("OSCAR_LOG_LEVEL", "DEBUG")
         self.settings = settings_mod.load(self.env)
         self.proc: subprocess.Popen | None = None
         self.pids: set[int] = set()

@@ -2,6 +2,7 @@ import msgpack
 import pytest
 
 from oscar.messages import (
+    Ack,
     ActorStatus,
     Command,
     ConfigSnapshot,
@@ -24,6 +25,7 @@ DEVICE = {"name": "proj", "host": "127.0.0.1", "port": 9999, "enabled": True,
 EXAMPLES = [
     (Command(device="proj", data=b"%1POWR 1\xff\x00", received_at=1700000000.25,
              sender="10.0.0.5:53000", seq=7, terminate=False), b"command.proj:"),
+    (Ack(device="proj", seqs=[7, 8]), b"ack.proj:"),
     (DeviceConfig(name="proj", device=DEVICE, revision=3), b"config.device.proj:"),
     (DeviceConfig(name="proj", device=None, revision=4), b"config.device.proj:"),
     (ConfigSnapshot(devices=[DEVICE], revision=4), b"config.snapshot:"),
@@ -70,6 +72,7 @@ def test_command_data_travels_as_msgpack_bin():
     ("subscription", "make"),
     [
         ("command", lambda name: Command(device=name, data=b"x", received_at=0.0)),
+        ("ack", lambda name: Ack(device=name, seqs=[1])),
         ("config.device", lambda name: DeviceConfig(name=name, device=None, revision=1)),
         ("event.device", lambda name: Event(source="device", event="sent", detail="",
                                             device=name)),

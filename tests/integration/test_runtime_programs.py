@@ -1,0 +1,50 @@
+"""Devices added, disabled and removed at run time become supervisord programs, and go."""
+
+from tests.support import osc_message, wait_for
+
+
+def test_add_disable_enable_remove_device_programs(oscar, device):
+    oscar.add_device("proj1", device.port)
+    status = oscar.ctl("status")
+    assert "oscar-device-proj1" in status.stdout and "RUNNING" in status.stdout
+    assert (oscar.settings.programs_dir / "oscar-device-proj1.conf").exists()
+    oscar.wait_state("proj1", "connected")
+
+    oscar.call("disable", name="proj1")
+    wait_for(lambda: oscar.program_state("oscar-device-proj1") == "ABSENT",
+             message="disabled device's program removed")
+    assert oscar.device_status("proj1")["state"] == "disabled"
+    before = oscar.listener_counters().get("disabled_device", 0)
+    oscar.send_udp(osc_message("/device/proj1/message", "NOPE"))
+    wait_for(lambda: oscar.listener_counters().get("disabled_device", 0) == before + 1,
+             message="cue to a disabled device refused and counted")
+
+    oscar.call("enable", name="proj1")
+    wait_for(lambda: oscar.program_state("oscar-device-proj1") == "RUNNING",
+             message="program back after enable")
+    oscar.wait_state("proj1", "connected")
+    oscar.send_udp(osc_message("/device/proj1/message", "YES"))
+    wait_for(lambda: device.received.endswith(b"YES\r"), message="cue after re-enable")
+    assert b"NOPE" not in device.received
+
+    result = oscar.cli("device", "remove", "proj1")
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: "oscar-device-proj1" not in oscar.ctl("status").stdout,
+             message="program gone from supervisorctl status")
+    assert not (oscar.settings.programs_dir / "oscar-device-proj1.conf").exists()
+    assert oscar.call("list") == []
+
+
+def test_cli_errors_are_clear(oscar):
+    result = oscar.cli("device", "add", "bad name", "127.0.0.1", "70000")
+    assert result.returncode == 2
+    assert "name:" in result.stderr and "port:" in result.stderr and "65535" in result.stderr
+    result = oscar.cli("device", "remove", "ghost")
+    assert result.returncode == 2 and "ghost" in result.stderr
+
+
+def test_cli_says_how_to_start_oscar_when_registry_is_down(oscar):
+    oscar.supervisor().stopProcess("oscar-registry")
+    result = oscar.cli("status")
+    assert result.returncode == 3
+    assert "not answering" in result.stderr and "make run" in result.stderr
