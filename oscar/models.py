@@ -41,7 +41,7 @@ class Device:
 
     @property
     def terminator_bytes(self) -> bytes:
-        return escapes.decode(self.terminator)
+        return escapes.decode(self.terminator, self.encoding)
 
     def payload_bytes(self, text: str) -> bytes:
         """The bytes written to the device for one command: escapes decoded, terminator added."""

@@ -8,6 +8,7 @@ to keep the listener, registry, actors and web UI in agreement.
 from __future__ import annotations
 
 import math
+import hashlib
 import os
 import sys
 import tomllib
@@ -86,7 +87,11 @@ class Settings:
     def actor_endpoint(self, name: str) -> str:
         if self.actor_endpoint_template:
             return self.actor_endpoint_template.replace("{name}", name)
-        return self._ipc(f"actors/{name}.sock")
+        path = self.run_dir / "actors" / f"{name}.sock"
+        if len(str(path)) > MAX_IPC_PATH:
+            # Long device names would not fit in a socket path: use a short, stable digest.
+            path = path.with_name(hashlib.sha1(name.encode()).hexdigest()[:16] + ".sock")
+        return f"ipc://{path}"
 
     def endpoints(self) -> dict[str, str]:
         return {

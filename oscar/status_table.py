@@ -43,16 +43,17 @@ class StatusTable:
         row["process"] = process["statename"] if process else "ABSENT"
         row["process_pid"] = process["pid"] if process else 0
         status = self.actors.get(device.name)
-        if status is not None and status.pid != row["process_pid"] and row["process_pid"]:
-            status = None  # report from a previous run of the actor: not current
+        if status is not None and process and process["pid"] and status.pid != process["pid"]:
+            # Reports and process info arrive on their own schedules: the newer one wins.
+            if status.at < self.processes_at:
+                status = None  # the last words of an actor run that has since ended
         base = asdict(status) if status else {}
         base.pop("device", None)
         row.update(base)
         if not device.enabled:
             row["state"] = states.DISABLED
-        elif status is None or row["process"] not in (RUNNING, "ABSENT") or (
-            not self.processes_at and status is None
-        ):
+        elif status is None or (process and process["statename"] != RUNNING
+                                and status.at < self.processes_at):
             row["state"] = states.NOT_RUNNING
         row.setdefault("since", 0.0)
         for key in ("sent", "dropped", "queued", "replies", "connects"):

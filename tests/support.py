@@ -215,9 +215,11 @@ class FakeDevice:
     """The hardware we cannot have: a TCP server that records what arrives, on cue it drops
     connections, stops listening, or answers."""
 
-    def __init__(self, port: int | None = None, reply: bytes = b""):
+    def __init__(self, port: int | None = None, reply: bytes = b"",
+                 on_data: Callable[[bytes], None] | None = None):
         self.port = port or free_port()
         self.reply = reply
+        self.on_data = on_data
         self.received = bytearray()
         self.connections = 0
         self._lock = threading.Lock()
@@ -271,6 +273,8 @@ class FakeDevice:
                     continue
                 with self._lock:
                     self.received += data
+                if self.on_data is not None:
+                    self.on_data(data)
                 if self.reply:
                     try:
                         sock.sendall(self.reply)  # type: ignore[union-attr]

@@ -135,3 +135,14 @@ def test_long_oscar_home_is_fine_when_no_endpoint_is_ipc(tmp_path):
                   OSCAR_EVENTS_ENDPOINT="tcp://127.0.0.1:7003",
                   OSCAR_ACTOR_ENDPOINT_TEMPLATE="tcp://127.0.0.1:7004/{name}")
     assert loaded.events == "tcp://127.0.0.1:7003"
+
+
+def test_a_long_oscar_home_still_fits_a_64_character_device_name(tmp_path):
+    home = Path("/tmp") / ("h" * 60)
+    loaded = settings.load({"OSCAR_HOME": str(home)})
+    long_name = "x" * 64
+    endpoint = loaded.actor_endpoint(long_name)
+    assert len(endpoint) - len("ipc://") <= settings.MAX_IPC_PATH
+    assert endpoint == loaded.actor_endpoint(long_name)  # stable across processes
+    assert endpoint != loaded.actor_endpoint("y" * 64)
+    assert loaded.actor_endpoint("proj1").endswith("/run/actors/proj1.sock")
