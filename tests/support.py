@@ -73,8 +73,9 @@ def pid_alive(pid: int) -> bool:
 class OscarSystem:
     """``oscar run`` (supervisord + registry + listener + device actors) in a temp OSCAR_HOME."""
 
-    def __init__(self, extra_env: dict[str, str] | None = None):
-        self.home = Path(tempfile.mkdtemp(prefix="osc-", dir="/tmp"))
+    def __init__(self, extra_env: dict[str, str] | None = None, home: Path | None = None):
+        # Short path: ipc:// socket paths must stay under 108 bytes.
+        self.home = home or Path(tempfile.mkdtemp(prefix="osc-", dir="/tmp"))
         self.osc_port = free_port()
         self.web_port = free_port()
         self.env = dict(os.environ)
@@ -216,9 +217,10 @@ class FakeDevice:
     connections, stops listening, or answers."""
 
     def __init__(self, port: int | None = None, reply: bytes = b"",
-                 on_data: Callable[[bytes], None] | None = None):
+                 on_data: Callable[[bytes], None] | None = None, flood: int = 0):
         self.port = port or free_port()
         self.reply = reply
+        self.flood = flood  # bytes of unsolicited output sent on each new connection
         self.on_data = on_data
         self.received = bytearray()
         self.connections = 0
@@ -260,6 +262,8 @@ class FakeDevice:
                         self._conns.append(conn)
                         self.connections += 1
                     selector.register(conn, selectors.EVENT_READ)
+                    if self.flood:
+                        threading.Thread(target=self._flood, args=(conn,), daemon=True).start()
                     continue
                 try:
                     data = sock.recv(65536)  # type: ignore[union-attr]
@@ -296,6 +300,14 @@ class FakeDevice:
             conn.close()
         self._conns.clear()
         selector.close()
+
+    def _flood(self, conn: socket.socket) -> None:
+        chunk = b"#" * 65536
+        try:
+            for _ in range(self.flood // len(chunk)):
+                conn.sendall(chunk)
+        except OSError:
+            pass  # connection closed under us
 
     def lines(self, terminator: bytes = b"\r") -> list[bytes]:
         with self._lock:

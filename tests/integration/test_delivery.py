@@ -4,7 +4,7 @@ import shutil
 import subprocess
 
 from oscar.framing import length_prefix_encode, slip_encode
-from tests.support import osc_message, wait_for
+from tests.support import FakeDevice, osc_message, wait_for
 
 
 def test_udp_and_tcp_slip_cues_arrive_as_exact_bytes(oscar, device):
@@ -61,3 +61,37 @@ def test_cli_send_reaches_the_device(oscar, device):
     wait_for(lambda: device.received == b"%1POWR 0\r%1POWR 1\r", message="cues from oscar send")
     status = oscar.cli("status")
     assert "proj2" in status.stdout and "connected" in status.stdout
+
+
+def test_replies_are_read_counted_and_shown(oscar):
+    with FakeDevice(reply=b"%1POWR=OK\r") as device:
+        oscar.add_device("proj", device.port)
+        oscar.wait_state("proj", "connected")
+        oscar.send_udp(osc_message("/device/proj/message", "%1POWR 1"))
+        row = wait_for(lambda: (r := oscar.device_status("proj"))["replies"] >= 1 and r,
+                       message="reply counted")
+        assert row["last_reply"] == "%1POWR=OK"
+        replies = [e for e in oscar.call("activity", device="proj") if e["event"] == "reply"]
+        assert replies and replies[0]["detail"] == "%1POWR=OK"
+
+
+def test_a_flooding_device_does_not_stall_cues_or_other_devices(oscar, device):
+    flood = 32 * 1024 * 1024
+    with FakeDevice(flood=flood) as noisy:
+        oscar.add_device("noisy", noisy.port)
+        oscar.add_device("quiet", device.port)
+        oscar.wait_state("quiet", "connected")
+        # 32 MiB of unsolicited output is pouring in while cues go out
+        wait_for(lambda: oscar.device_status("noisy")["reply_bytes"] > 0,
+                 message="flood under way")
+        texts = [f"N{i}" for i in range(200)]
+        for text in texts:
+            oscar.send_udp(osc_message("/device/noisy/message", text))
+        oscar.send_udp(osc_message("/device/quiet/message", "Q"))
+        wait_for(lambda: device.received == b"Q\r", message="quiet device unaffected")
+        wait_for(lambda: noisy.received == b"".join(t.encode() + b"\r" for t in texts),
+                 timeout=20, message="every cue to the noisy device, in order")
+        row = wait_for(lambda: (r := oscar.device_status("noisy"))["reply_bytes"] >= flood
+                       and r, timeout=30, message="whole flood read and counted")
+        assert row["state"] == "connected" and row["connects"] == 1
+        assert row["last_reply"].startswith("###")

@@ -1,6 +1,8 @@
 """Devices added, disabled and removed at run time become supervisord programs, and go."""
 
-from tests.support import osc_message, wait_for
+import shutil
+
+from tests.support import OscarSystem, osc_message, wait_for
 
 
 def test_add_disable_enable_remove_device_programs(oscar, device):
@@ -48,3 +50,28 @@ def test_cli_says_how_to_start_oscar_when_registry_is_down(oscar):
     result = oscar.cli("status")
     assert result.returncode == 3
     assert "not answering" in result.stderr and "make run" in result.stderr
+
+
+def test_whole_restart_reconciles_device_programs_from_the_store(device):
+    first = OscarSystem().start()
+    try:
+        first.add_device("keep", device.port)
+        first.call("add", device={"name": "off", "host": "127.0.0.1", "port": device.port,
+                                  "enabled": False})
+        first.wait_state("keep", "connected")
+    finally:
+        first.stop()
+    # A leftover program file for a device that no longer exists must not come back.
+    stale = first.settings.programs_dir / "oscar-device-ghost.conf"
+    stale.write_text((first.settings.programs_dir / "oscar-device-keep.conf").read_text()
+                     .replace("keep", "ghost"))
+    again = OscarSystem(home=first.home).start()
+    try:
+        again.wait_state("keep", "connected")
+        wait_for(lambda: again.program_state("oscar-device-ghost") == "ABSENT"
+                 and not stale.exists(), message="stale program removed")
+        assert again.program_state("oscar-device-off") == "ABSENT"
+        assert [d["name"] for d in again.call("list")] == ["keep", "off"]
+    finally:
+        again.stop()
+        shutil.rmtree(first.home, ignore_errors=True)
