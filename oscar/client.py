@@ -11,6 +11,10 @@ from oscar import zmqutil
 from oscar.messages import DecodeError, Reply, Request, decode
 from oscar.settings import Settings
 
+# Only these are sent again after a timeout: repeating a change could apply it twice.
+READ_ONLY = frozenset({"ping", "list", "get", "status", "activity", "system", "export"})
+CHANGE_TIMEOUT = 5.0  # a change may take a moment (fsync, supervisord); it gets one try
+
 
 class RegistryUnavailable(ConnectionError):
     pass
@@ -50,10 +54,13 @@ class RegistryClient:
 
     def call(self, op: str, **args: Any) -> Any:
         frames = Request(op=op, args=args).encode()
-        for _ in range(self.retries + 1):
+        read_only = op in READ_ONLY
+        attempts = self.retries + 1 if read_only else 1
+        timeout = self.timeout if read_only else max(self.timeout, CHANGE_TIMEOUT)
+        for _ in range(attempts):
             sock = self._socket()
             sock.send_multipart(frames)
-            if sock.poll(self.timeout * 1000, zmq.POLLIN):
+            if sock.poll(timeout * 1000, zmq.POLLIN):
                 try:
                     reply = decode(sock.recv_multipart())
                 except DecodeError as exc:
@@ -68,5 +75,6 @@ class RegistryClient:
             self._reset()  # a REQ socket with no answer is stuck: throw it away
         raise RegistryUnavailable(
             f"the registry is not answering on {self.settings.control} "
-            f"(waited {self.timeout:g}s x {self.retries + 1})"
+            f"(waited {timeout:g}s x {attempts})"
+            + ("" if read_only else f"; {op} may or may not have been applied")
         )

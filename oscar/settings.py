@@ -7,8 +7,8 @@ to keep the listener, registry, actors and web UI in agreement.
 
 from __future__ import annotations
 
-import math
 import hashlib
+import math
 import os
 import sys
 import tomllib

@@ -159,4 +159,5 @@ class Programs:
         except SupervisorError as exc:
             if "NOT_RUNNING" not in str(exc):
                 raise
-        self._call("startProcess", name, True)
+        # Don't wait for RUNNING (startsecs): the caller's request would time out meanwhile.
+        self._call("startProcess", name, False)
