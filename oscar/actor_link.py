@@ -65,8 +65,7 @@ class ActorLink:
 
     def on_readable(self) -> None:
         """Acks from the actor."""
-        while self.sock.poll(0):
-            message = zmqutil.receive(self.sock)
+        for message in zmqutil.drain(self.sock):
             if isinstance(message, Ack):
                 for seq in message.seqs:
                     self.unacked.pop(seq, None)

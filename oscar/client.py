@@ -8,6 +8,7 @@ from typing import Any
 import zmq
 
 from oscar import zmqutil
+from oscar.errors import CodedError
 from oscar.messages import DecodeError, Reply, Request, decode
 from oscar.settings import Settings
 
@@ -20,13 +21,8 @@ class RegistryUnavailable(ConnectionError):
     pass
 
 
-class RegistryError(RuntimeError):
+class RegistryError(CodedError):
     """The registry answered with an error; ``code`` says which kind, ``fields`` which field."""
-
-    def __init__(self, code: str, message: str, fields: dict[str, str] | None = None):
-        self.code = code
-        self.fields = fields or {}
-        super().__init__(message)
 
 
 class RegistryClient:

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from oscar import __version__, desired_state
+from oscar.errors import CodedError
 from oscar.messages import ConfigSnapshot, DeviceConfig, Message, Reply, Request
 from oscar.models import Device, ValidationError, validate
 from oscar.reconciler import Reconciler
@@ -25,11 +26,8 @@ log = logging.getLogger(__name__)
 EXPORT_FORMAT = "oscar-devices"
 
 
-class RequestError(Exception):
-    def __init__(self, code: str, message: str, fields: dict[str, str] | None = None):
-        self.code = code
-        self.fields = fields or {}
-        super().__init__(message)
+class RequestError(CodedError):
+    """A request the registry refuses, with the code sent back in the reply."""
 
 
 class RegistryService:

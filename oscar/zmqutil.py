@@ -42,6 +42,17 @@ def receive(sock: zmq.Socket, counters: dict[str, int] | None = None) -> Message
         return None
 
 
+def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
+    """Yield the decodable messages waiting on ``sock``, at most ``limit`` per call so one busy
+    socket cannot starve the rest of a poll loop."""
+    for _ in range(limit):
+        if not sock.poll(0):
+            return
+        message = receive(sock, counters)
+        if message is not None:
+            yield message
+
+
 class StopFlag:
     """SIGTERM/SIGINT set this; loops check it between polls and shut down cleanly."""
 

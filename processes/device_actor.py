@@ -90,12 +90,8 @@ def run(name: str) -> int:
                 if flags & zmq.POLLIN:
                     actor.on_readable()
             if config in ready:
-                for _ in range(DRAIN):
-                    if not config.poll(0):
-                        break
-                    message = zmqutil.receive(config, counters)
-                    if message is not None:
-                        follower.apply(message)
+                for message in zmqutil.drain(config, counters):
+                    follower.apply(message)
             if commands in ready:
                 for _ in range(DRAIN):
                     if not commands.poll(0):

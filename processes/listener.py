@@ -100,8 +100,7 @@ def run() -> int:
                     link.on_readable()
             forwarder.housekeeping(time.time())
             if config in ready:
-                while config.poll(0):
-                    message = zmqutil.receive(config, forwarder.counters)
+                for message in zmqutil.drain(config, forwarder.counters):
                     if isinstance(message, (DeviceConfig, ConfigSnapshot)):
                         forwarder.apply(message)
             if time.monotonic() >= heartbeat_due:

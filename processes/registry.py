@@ -33,7 +33,6 @@ from oscar.supervisor_client import Programs
 
 log = logging.getLogger("oscar.registry")
 SNAPSHOT_EVERY = 2.0
-DRAIN = 512
 
 
 def run() -> int:
@@ -69,12 +68,8 @@ def run() -> int:
             poller.register(events, zmq.POLLIN)
             ready = dict(poller.poll(timeout=250))
             if events in ready:
-                for _ in range(DRAIN):
-                    if not events.poll(0):
-                        break
-                    message = zmqutil.receive(events, counters)
-                    if message is not None:
-                        _record(table, message, publish)
+                for message in zmqutil.drain(events, counters):
+                    _record(table, message, publish)
             if control in ready:
                 request = zmqutil.receive(control, counters)
                 if isinstance(request, Request):
