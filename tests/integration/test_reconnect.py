@@ -68,3 +68,27 @@ def test_device_gone_for_a_while_reports_waiting_then_recovers(oscar):
     with FakeDevice(port) as device:
         oscar.wait_state("sw", "connected")
         wait_for(lambda: device.received == b"WHILE DOWN\r", message="queued cue within TTL")
+
+
+def test_editing_a_device_applies_live_without_restarting_its_actor(oscar, device):
+    oscar.add_device("proj", device.port)
+    oscar.wait_state("proj", "connected")
+    pid = oscar.pid_of("oscar-device-proj")
+    result = oscar.cli("device", "edit", "proj", "--terminator", "\\r\\n")
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: oscar.device_status("proj")["config"]["terminator"] == "\\r\\n",
+             message="edit stored")
+
+    def arrives_with_new_terminator():
+        device.received.clear()
+        cue(oscar, "proj", "T")
+        return wait_for(lambda: device.received, timeout=2) == b"T\r\n"
+    wait_for(arrives_with_new_terminator, message="new terminator in use")
+
+    with FakeDevice() as moved:
+        oscar.call("update", name="proj", changes={"port": moved.port})
+        wait_for(lambda: moved.connections == 1, message="actor follows the device to its new port")
+        oscar.wait_state("proj", "connected")
+        cue(oscar, "proj", "MOVED")
+        wait_for(lambda: moved.received == b"MOVED\r\n", message="cue at the new address")
+    assert oscar.pid_of("oscar-device-proj") == pid
