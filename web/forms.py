@@ -11,10 +11,11 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from oscar.models import DEFAULTS
+from oscar.models import DEFAULTS, FIELD_NAMES
 
-FIELDS = ("name", "host", "port", "enabled", "terminator", "encoding", "ttl", "backoff_min",
-          "backoff_max")
+# Every field of the device record, so a field added to the record shows up here by itself.
+FIELDS = FIELD_NAMES
+CHECKBOXES = frozenset(f for f, default in DEFAULTS.items() if isinstance(default, bool))
 
 LABELS = {
     "name": "Name",
@@ -43,6 +44,10 @@ HELP = {
 }
 
 
+def label(field: str) -> str:
+    return LABELS.get(field, field.replace("_", " ").capitalize())
+
+
 def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "on" if value else ""
@@ -66,14 +71,15 @@ class DeviceForm:
 
     @classmethod
     def from_submit(cls, form: MultiDict) -> DeviceForm:
-        values = {f: form.get(f, "") for f in FIELDS if f != "enabled"}
-        values["enabled"] = "on" if form.get("enabled") else ""  # unchecked boxes send nothing
+        values = {f: form.get(f, "") for f in FIELDS if f not in CHECKBOXES}
+        for field in CHECKBOXES:  # an unchecked box sends nothing
+            values[field] = "on" if form.get(field) else ""
         return cls(values, {})
 
     def record(self, include_name: bool = True) -> dict[str, Any]:
         """The submit as a device record for the registry (strings; it validates)."""
-        record: dict[str, Any] = {f: self.values[f] for f in FIELDS if f != "enabled"}
-        record["enabled"] = bool(self.values["enabled"])
+        record: dict[str, Any] = {f: self.values[f] for f in FIELDS if f not in CHECKBOXES}
+        record.update({f: bool(self.values[f]) for f in CHECKBOXES})
         if not include_name:
             record.pop("name")
         return record

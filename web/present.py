@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -32,7 +33,7 @@ def state_text(row: dict[str, Any], now: float) -> str:
     if state == states.WAITING:
         retry_at = row.get("next_retry_at") or 0.0
         if retry_at > now:
-            return f"waiting to retry in {retry_at - now:.0f}s"
+            return f"waiting to retry in {math.ceil(retry_at - now)}s"
         return "waiting to retry"
     return STATE_LABELS.get(state, state)
 

@@ -19,7 +19,7 @@ from flask import (
 
 from web import present, system_info
 from web.cue import CueError, send_test_cue
-from web.forms import FIELDS, HELP, LABELS, DeviceForm
+from web.forms import CHECKBOXES, FIELDS, HELP, DeviceForm, label
 from web.registry import Registry, RegistryError, RegistryUnavailable
 
 log = logging.getLogger(__name__)
@@ -48,7 +48,8 @@ def devices():
 
 def _render_form(form: DeviceForm, editing: str = "", status: int = 200, down: str = ""):
     return render_template("device_form.html", form=form, editing=editing, fields=FIELDS,
-                           labels=LABELS, help=HELP, registry_down=down), status
+                           checkboxes=CHECKBOXES, label=label, help=HELP,
+                           registry_down=down), status
 
 
 def _submit(form: DeviceForm, editing: str):

@@ -40,5 +40,9 @@ document.addEventListener("DOMContentLoaded", () => {
     table.replaceChild(body, table.tBodies[0]);
   }
 
+  // Choosing a device filters at once; the Filter button is there for browsers without script.
+  const select = document.getElementById("device");
+  select.addEventListener("change", () => select.form.submit());
+
   window.Oscar.poll(() => table.dataset.activityUrl, POLL_MS, render);
 });
