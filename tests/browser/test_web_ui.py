@@ -6,7 +6,13 @@ import subprocess
 import sys
 
 import pytest
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.common.exceptions import (
+    ElementClickInterceptedException,
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+    WebDriverException,
+)
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
@@ -24,12 +30,39 @@ def projector():
     fake.stop()
 
 
-def until(driver, condition, timeout: float = 15, message: str = ""):
-    """Wait for condition(driver), riding out page reloads (stale or missing elements)."""
+def until(driver, condition, timeout: float = 20, message: str = "condition"):
+    """Wait for condition(driver), riding out page reloads (stale or missing elements) and
+    clicks that land while the page moves; a timeout says what the page showed."""
     wait = WebDriverWait(driver, timeout, poll_frequency=0.1,
                          ignored_exceptions=(NoSuchElementException,
-                                             StaleElementReferenceException))
-    return wait.until(condition, message)
+                                             StaleElementReferenceException,
+                                             ElementClickInterceptedException))
+    try:
+        return wait.until(condition)
+    except TimeoutException:
+        try:
+            shown = driver.find_element(By.TAG_NAME, "body").text[:1500]
+        except WebDriverException as exc:
+            shown = f"(page unreadable: {exc.msg})"
+        raise AssertionError(f"timed out after {timeout}s waiting for {message}; "
+                             f"{driver.current_url} showed:\n{shown}") from None
+
+
+def click(driver, find, what: str) -> None:
+    """Click the element find(driver) returns, finding it again if the page changed under it."""
+    until(driver, lambda d: find(d).click() or True, message=f"to click {what}")
+
+
+def click_in_row(driver, name: str, selector: str) -> None:
+    click(driver, lambda d: row(d, name).find_element(By.CSS_SELECTOR, selector),
+          f"{selector} of {name}")
+
+
+def wait_state(driver, name: str, wanted, timeout: float = 20) -> None:
+    """Wait until the row's state text equals ``wanted`` (or satisfies it, if callable)."""
+    check = wanted if callable(wanted) else (lambda text: text == wanted)
+    until(driver, lambda d: check(cell(d, name, "state")), timeout,
+          message=f"{name} to show {getattr(wanted, '__name__', wanted)}")
 
 
 def row(driver, name: str):
@@ -44,6 +77,10 @@ def flash(driver) -> str:
     return driver.find_element(By.CSS_SELECTOR, ".flash").text
 
 
+def waiting_to_retry(text: str) -> bool:
+    return text.startswith("waiting to retry")
+
+
 def fill(driver, fields: dict[str, str]) -> None:
     for field, value in fields.items():
         box = driver.find_element(By.ID, field)
@@ -55,13 +92,12 @@ def fill(driver, fields: dict[str, str]) -> None:
 # taken when the browser closes shows proj1 connected.
 def test_add_device_through_the_form_then_it_connects(system, projector, browser):
     browser.get(web_url(system))
-    browser.find_element(By.ID, "add-device").click()
+    click(browser, lambda d: d.find_element(By.ID, "add-device"), "Add device")
     fill(browser, {"name": "proj1", "host": "127.0.0.1", "port": str(projector.port),
                    "backoff_max": "1"})
     browser.find_element(By.ID, "save").click()
     until(browser, lambda d: "Added proj1" in flash(d), message="the added message")
-    until(browser, lambda d: cell(d, "proj1", "state") == "connected",
-          message="proj1 to show connected")
+    wait_state(browser, "proj1", "connected")
     assert cell(browser, "proj1", "address") == f"127.0.0.1:{projector.port}"
     assert projector.connections >= 1
 
@@ -70,7 +106,7 @@ def test_test_command_box_reaches_the_device(system, browser, projector):
     browser.get(web_url(system))
     box = row(browser, "proj1").find_element(By.NAME, "text")
     box.send_keys("%1POWR 1")
-    row(browser, "proj1").find_element(By.CSS_SELECTOR, ".send button").click()
+    click_in_row(browser, "proj1", ".send button")
     wait_for(lambda: projector.received.endswith(b"%1POWR 1\r"), timeout=10,
              message="the test command at the fake device")
     until(browser, lambda d: cell(d, "proj1", "last_command") == "%1POWR 1",
@@ -80,23 +116,22 @@ def test_test_command_box_reaches_the_device(system, browser, projector):
 
 def test_stopped_device_turns_the_row_to_retrying_without_a_reload(system, browser, projector):
     browser.get(web_url(system))
-    until(browser, lambda d: cell(d, "proj1", "state") == "connected")
+    wait_state(browser, "proj1", "connected")
     browser.execute_script("window.sameDocument = true;")
     projector.stop()
-    until(browser, lambda d: cell(d, "proj1", "state").startswith("waiting to retry"),
-          timeout=10, message="proj1 to show waiting to retry")
+    wait_state(browser, "proj1", waiting_to_retry, timeout=10)
     assert browser.execute_script("return window.sameDocument") is True, "the page reloaded"
     assert cell(browser, "proj1", "last_error")
     projector.start()  # same port: the actor's next retry gets through
-    until(browser, lambda d: cell(d, "proj1", "state") == "connected",
-          message="proj1 to reconnect")
+    wait_state(browser, "proj1", "connected")
 
 
 def test_bad_port_shows_an_error_next_to_the_field(system, browser):
     browser.get(web_url(system, "/devices/new"))
     fill(browser, {"name": "proj-bad", "host": "10.1.2.3", "port": "70000"})
     browser.find_element(By.ID, "save").click()
-    error = until(browser, lambda d: d.find_element(By.ID, "port-error"))
+    error = until(browser, lambda d: d.find_element(By.ID, "port-error"),
+                  message="the port error")
     assert "must be 1-65535, got 70000" in error.text
     port = browser.find_element(By.ID, "port")
     assert port.get_attribute("aria-describedby") == "port-error"
@@ -122,18 +157,19 @@ def test_device_text_is_shown_as_text_not_run(system, browser):
 def test_restart_disable_enable_buttons(system, browser):
     old_pid = system.pid_of("oscar-device-proj1")
     browser.get(web_url(system))
-    row(browser, "proj1").find_element(By.CSS_SELECTOR, "button.restart").click()
-    until(browser, lambda d: "Restarted the actor of proj1" in flash(d))
+    click_in_row(browser, "proj1", "button.restart")
+    until(browser, lambda d: "Restarted the actor of proj1" in flash(d),
+          message="the restarted message")
     wait_for(lambda: system.pid_of("oscar-device-proj1") not in (0, old_pid), timeout=10,
              message="a new actor process")
-    until(browser, lambda d: cell(d, "proj1", "state") == "connected")
+    wait_state(browser, "proj1", "connected")
 
-    row(browser, "proj1").find_element(By.CSS_SELECTOR, "button.toggle").click()
-    until(browser, lambda d: cell(d, "proj1", "state") == "disabled")
+    click_in_row(browser, "proj1", "button.toggle")
+    wait_state(browser, "proj1", "disabled")
     wait_for(lambda: system.program_state("oscar-device-proj1") == "ABSENT", timeout=15,
              message="the actor program removed")
-    row(browser, "proj1").find_element(By.CSS_SELECTOR, "button.toggle").click()
-    until(browser, lambda d: cell(d, "proj1", "state") == "connected", timeout=20)
+    click_in_row(browser, "proj1", "button.toggle")
+    wait_state(browser, "proj1", "connected", timeout=30)  # a new program starts
 
 
 def activity_rows(driver) -> list[dict]:
@@ -181,16 +217,16 @@ def test_registry_down_shows_a_banner_and_cues_still_flow(system, browser, proje
         assert system.ctl("start", "oscar-registry").returncode == 0
     until(browser, lambda d: not d.find_element(By.ID, "banner").is_displayed(), timeout=15,
           message="the banner to go away")
-    until(browser, lambda d: cell(d, "proj1", "state") == "connected")
+    wait_state(browser, "proj1", "connected")
 
 
 def test_delete_asks_for_confirmation(system, browser):
     system.add_device("spare", 9)
     browser.get(web_url(system))
-    row(browser, "spare").find_element(By.CSS_SELECTOR, "a.delete").click()
+    click_in_row(browser, "spare", "a.delete")
     assert "Delete spare?" in browser.find_element(By.TAG_NAME, "h1").text
     browser.find_element(By.ID, "confirm-delete").click()
-    until(browser, lambda d: "Deleted spare" in flash(d))
+    until(browser, lambda d: "Deleted spare" in flash(d), message="the deleted message")
     assert not browser.find_elements(By.CSS_SELECTOR, 'tr[data-device="spare"]')
     wait_for(lambda: system.program_state("oscar-device-spare") == "ABSENT", timeout=15,
              message="the spare actor removed")
@@ -210,12 +246,13 @@ def test_login_is_required_once_a_password_is_set(system, browser):
         until(browser, lambda d: "/login" in d.current_url, message="the login page")
         fill(browser, {"password": "wrong-password"})
         browser.find_element(By.ID, "login").click()
-        error = until(browser, lambda d: d.find_element(By.ID, "password-error"))
+        error = until(browser, lambda d: d.find_element(By.ID, "password-error"),
+                      message="the wrong-password error")
         assert error.text == "Wrong password."
         fill(browser, {"password": PASSWORD})
         browser.find_element(By.ID, "login").click()
         until(browser, lambda d: d.current_url.endswith("/system"), message="back to System")
         browser.get(web_url(system))
-        until(browser, lambda d: cell(d, "proj1", "state") == "connected")
+        wait_state(browser, "proj1", "connected")
     finally:
         oscar_web(system, "clear-password")
