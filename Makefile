@@ -18,7 +18,8 @@ lint: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/latency.py
 
-$(VENV)/.installed: pyproject.toml
+# New packages need a fresh editable install, not only a changed pyproject.toml.
+$(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q -e .
 	touch $@

@@ -56,6 +56,8 @@ def _check_name(value: Any) -> str:
     text = str(value).strip()
     if not NAME_RE.fullmatch(text):
         raise ValueError("1-64 characters: letters, digits, '_', '.' or '-'")
+    if set(text) == {"."}:
+        raise ValueError("'.' and '..' are path names, not device names")
     return text
 
 

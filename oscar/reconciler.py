@@ -23,6 +23,7 @@ class Reconciler(threading.Thread):
         self.programs = programs
         self.table = table
         self._wanted: list[str] | None = None
+        self._restarts: list[str] = []
         self._wake = threading.Event()
         self._stop = threading.Event()
         self.last_error = ""
@@ -30,6 +31,11 @@ class Reconciler(threading.Thread):
     def want(self, devices: list[str]) -> None:
         """Ask for one program per named device; applied soon, in this thread."""
         self._wanted = list(devices)
+        self._wake.set()
+
+    def restart(self, device: str) -> None:
+        """Restart a device's actor soon, in this thread (stopping one can take seconds)."""
+        self._restarts.append(device)
         self._wake.set()
 
     def stop(self) -> None:
@@ -42,6 +48,10 @@ class Reconciler(threading.Thread):
             try:
                 if wanted is not None:
                     self.programs.reconcile(wanted)
+                while self._restarts:
+                    device = self._restarts.pop(0)
+                    log.info("restarting the actor of %s", device)
+                    self.programs.restart(device)
                 infos = self.programs.process_info()
                 self.table.processes = {info["name"]: info for info in infos}
                 self.table.processes_at = time.time()

@@ -130,7 +130,10 @@ class RegistryService:
         device = self.store.get(name)
         if not device.enabled:
             raise RequestError("disabled", f"device {name!r} is disabled; enable it first")
-        self.programs.restart(name)
+        if self.table.supervisor_error:
+            raise RequestError("supervisor", self.table.supervisor_error)
+        # Done by the reconciler thread, so this socket keeps answering while the actor stops.
+        self.reconciler.restart(name)
         return {"restarted": name}
 
     def op_activity(self, device: str = "", limit: int = 200) -> list[dict[str, Any]]:

@@ -75,3 +75,17 @@ def test_whole_restart_reconciles_device_programs_from_the_store(device):
     finally:
         again.stop()
         shutil.rmtree(first.home, ignore_errors=True)
+
+
+def test_restart_command_gives_a_new_actor_that_reconnects(oscar, device):
+    oscar.add_device("proj", device.port)
+    oscar.wait_state("proj", "connected")
+    pid = oscar.pid_of("oscar-device-proj")
+    result = oscar.cli("restart", "proj")
+    assert result.returncode == 0, result.stderr
+    wait_for(lambda: oscar.pid_of("oscar-device-proj") not in (0, pid),
+             message="a new actor process")
+    row = oscar.wait_state("proj", "connected")
+    assert row["pid"] != pid
+    oscar.send_udp(osc_message("/device/proj/message", "AFTER"))
+    wait_for(lambda: device.received == b"AFTER\r", message="cue through the new actor")

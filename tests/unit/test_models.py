@@ -152,3 +152,10 @@ def test_from_dict_rebuilds_what_to_dict_gave():
 )
 def test_payload_bytes_decodes_escapes_and_adds_the_terminator(changes, text, data):
     assert validate({**REQUIRED, **changes}).payload_bytes(text) == data
+
+
+@pytest.mark.parametrize("name", [".", ".."])
+def test_all_dot_names_are_refused_they_break_urls_and_paths(name):
+    with pytest.raises(ValidationError) as caught:
+        validate({"name": name, "host": "127.0.0.1", "port": 1})
+    assert "name" in caught.value.errors
