@@ -52,16 +52,11 @@ class ActorLink:
         self.flush()
 
     def flush(self) -> None:
-        sent = 0
         while self.outbox and not self.broken:
             if not zmqutil.send(self.sock, self.outbox[0]):
-                break  # actor not connected (or busy): keep it here, try again soon
+                return  # actor not connected (or busy): keep it here, try again soon
             command = self.outbox.popleft()
             self.unacked[command.seq] = command
-            sent += 1
-        if sent > 1 or (sent and self.outbox):
-            log.debug("actor %s: handed over %d waiting commands, %d still waiting", self.name,
-                      sent, len(self.outbox))
 
     def on_readable(self) -> None:
         """Acks from the actor."""

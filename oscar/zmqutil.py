@@ -31,7 +31,11 @@ def send(sock: zmq.Socket, message: Message) -> bool:
 
 def receive(sock: zmq.Socket, counters: dict[str, int] | None = None) -> Message | None:
     """One message, or None (logged and counted) when it does not decode."""
-    frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+    return _decode(sock, sock.recv_multipart(flags=zmq.NOBLOCK), counters)
+
+
+def _decode(sock: zmq.Socket, frames: list[bytes],
+            counters: dict[str, int] | None) -> Message | None:
     try:
         return decode(frames)
     except DecodeError as exc:
@@ -51,6 +55,17 @@ def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int =
         message = receive(sock, counters)
         if message is not None:
             yield message
+
+
+def drain_routed(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
+    """Like drain(), for a ROUTER: yields (sender's routing id, message)."""
+    for _ in range(limit):
+        if not sock.poll(0):
+            return
+        peer, *frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+        message = _decode(sock, frames, counters)
+        if message is not None:
+            yield peer, message
 
 
 class StopFlag:

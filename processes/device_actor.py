@@ -18,11 +18,10 @@ import zmq
 from oscar import desired_state, logsetup, zmqutil
 from oscar import settings as settings_mod
 from oscar.actor import Actor
-from oscar.messages import Ack, Command, ConfigSnapshot, DecodeError, DeviceConfig, Message, decode
+from oscar.messages import Ack, Command, ConfigSnapshot, DeviceConfig, Message
 from oscar.models import NAME_RE, from_dict
 
 log = logging.getLogger("oscar.device_actor")
-DRAIN = 256  # messages handled per wake before the TCP socket gets its turn again
 
 
 class ConfigFollower:
@@ -93,10 +92,10 @@ def run(name: str) -> int:
                 for message in zmqutil.drain(config, counters):
                     follower.apply(message)
             if commands in ready:
-                for _ in range(DRAIN):
-                    if not commands.poll(0):
-                        break
-                    _receive_command(commands, actor, counters)
+                # Bounded, so the TCP socket gets its turn again under a burst of cues.
+                for peer, message in zmqutil.drain_routed(commands, counters, limit=256):
+                    if isinstance(message, Command):
+                        actor.handle_command(message, peer)
             actor.tick()
             for peer, seqs in actor.take_acks().items():
                 try:
@@ -111,18 +110,6 @@ def run(name: str) -> int:
         ctx.term()
     log.info("device actor %s stopped", name)
     return 0
-
-
-def _receive_command(sock: zmq.Socket, actor: Actor, counters: dict[str, int]) -> None:
-    peer, *frames = sock.recv_multipart()
-    try:
-        message = decode(frames)
-    except DecodeError as exc:
-        counters["bad_messages"] = counters.get("bad_messages", 0) + 1
-        log.warning("ignored undecodable command: %s", exc)
-        return
-    if isinstance(message, Command):
-        actor.handle_command(message, peer)
 
 
 def main() -> int:
