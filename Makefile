@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench chaos fuzz clean
 
 run: $(VENV)/.installed
 	$(BIN)/oscar run
@@ -15,8 +15,17 @@ test: $(VENV)/.installed-test
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check oscar processes web tests benchmarks
 
+# Long runs kept out of `make test`: the 3-minute chaos run and 20 000-example fuzzing.
+chaos: $(VENV)/.installed-test
+	./scripts/system-deps.sh
+	$(BIN)/python -m pytest -q -s -m chaos
+
+fuzz: $(VENV)/.installed-test
+	$(BIN)/python -m pytest -q -m fuzz
+
 bench: $(VENV)/.installed-test
 	$(BIN)/python benchmarks/latency.py
+	$(BIN)/python benchmarks/parse_cost.py
 
 # New packages need a fresh editable install, not only a changed pyproject.toml.
 $(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)

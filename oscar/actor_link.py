@@ -33,12 +33,13 @@ class ActorLink:
     def __init__(self, ctx: zmq.Context, name: str, endpoint: str, identity: bytes,
                  on_expired: Callable[[Command, str], None]):
         self.name = name
-        self.sock = zmqutil.socket(ctx, zmq.DEALER, IMMEDIATE=1, SNDHWM=OUTBOX_LIMIT)
+        self.sock = zmqutil.socket(ctx, zmq.DEALER, IMMEDIATE=1, SNDHWM=OUTBOX_LIMIT,
+                                   MAXMSGSIZE=zmqutil.MAX_ACK)
         self.sock.setsockopt(zmq.ROUTING_ID, identity)
         self.monitor = self.sock.get_monitor_socket(
             zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.broken = False  # connection lost; hold everything until a new one is up
-        self.sock.connect(endpoint)
+        zmqutil.connect(self.sock, endpoint)  # CURVE client if tcp://
         self.outbox: deque[Command] = deque()
         self.unacked: OrderedDict[int, Command] = OrderedDict()
         self.on_expired = on_expired

@@ -13,10 +13,13 @@ from oscar.client import RegistryClient, RegistryError, RegistryUnavailable
 
 DEVICE_OPTIONS = {  # option -> (record field, help)
     "--terminator": ("terminator", "bytes after each command, with escapes (default \\r)"),
-    "--encoding": ("encoding", "text encoding of commands (default utf-8)"),
+    "--encoding": ("encoding", "text encoding of commands (default utf-8; the list is in "
+                               "README.md, e.g. ascii, latin-1, cp1252, utf-16-le, shift_jis)"),
     "--ttl": ("ttl", "seconds a queued command stays worth sending (default 10)"),
     "--backoff-min": ("backoff_min", "first reconnect delay in seconds (default 0.5)"),
     "--backoff-max": ("backoff_max", "longest reconnect delay in seconds (default 10)"),
+    "--tags": ("tags", "groups for /group/TAG/... cues, comma-separated (e.g. proj,stage-left; "
+                       "'' for none)"),
 }
 
 
@@ -30,6 +33,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     sub.add_parser("run", help="start Oscar: supervisord in the foreground with everything")
+    sub.add_parser("stop", help="stop the Oscar running for this OSCAR_HOME (orphans too)")
+    keys = sub.add_parser("keys", help="make the CURVE keys tcp:// endpoints need "
+                                       "($OSCAR_HOME/keys/)")
+    keys.add_argument("--force", action="store_true", help="replace existing keys")
     ctl = sub.add_parser("ctl", help="supervisorctl for this OSCAR_HOME (e.g. oscar ctl status)")
     ctl.add_argument("args", nargs=argparse.REMAINDER)
 
@@ -61,12 +68,11 @@ def build_parser() -> argparse.ArgumentParser:
     activity.add_argument("--device", default="")
     activity.add_argument("--limit", type=int, default=30)
 
-    send = sub.add_parser("send", help="send /device/NAME/message to the listener, like QLab")
-    send.add_argument("name")
-    send.add_argument("text", nargs="+", help="arguments, sent as OSC strings")
-    send.add_argument("--tcp", action="store_true", help="use TCP (SLIP) instead of UDP")
-    send.add_argument("--host", default="127.0.0.1")
-    send.add_argument("--port", type=int, help="default: the configured OSC port")
+    # Parsed by oscar.osc_send (main() hands it over): typed arguments keep their order.
+    send = sub.add_parser("send", add_help=False,
+                          help="send /device/NAME/message (or raw, hex, /group/...) to the "
+                               "listener, like QLab, and report what it did (oscar send --help)")
+    send.add_argument("args", nargs=argparse.REMAINDER)
 
     sim = sub.add_parser("sim-device", help="a stand-in TCP device that prints what it gets")
     sim.add_argument("port", type=int)
@@ -88,7 +94,7 @@ def _fields(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
 
 def _print_device(device: dict[str, Any]) -> None:
     for key, value in device.items():
-        print(f"{key:12} {value}")
+        print(f"{key:12} {','.join(value) if isinstance(value, list) else value}")
 
 
 def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
@@ -113,9 +119,10 @@ def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
         devices = client.call("list")
         rows = [[d["name"], d["host"], d["port"], "yes" if d["enabled"] else "no",
                  d["terminator"], d["encoding"], f"{d['ttl']:g}",
-                 f"{d['backoff_min']:g}-{d['backoff_max']:g}"] for d in devices]
+                 f"{d['backoff_min']:g}-{d['backoff_max']:g}",
+                 ",".join(d.get("tags") or ()) or "-"] for d in devices]
         print(cli_format.table(["NAME", "HOST", "PORT", "ENABLED", "TERMINATOR", "ENCODING",
-                                "TTL", "BACKOFF"], rows) if rows else "no devices")
+                                "TTL", "BACKOFF", "TAGS"], rows) if rows else "no devices")
     return 0
 
 
@@ -148,7 +155,9 @@ def run_registry_command(settings, args: argparse.Namespace) -> int:
         return 0
     except RegistryUnavailable as exc:
         print(f"oscar: {exc}.\nIs Oscar running? Start it with `make run` "
-              f"(OSCAR_HOME={settings.home}).", file=sys.stderr)
+              f"(OSCAR_HOME={settings.home}). If it is, the registry log says why it does not "
+              f"answer: {settings.log_dir / 'oscar-registry.log'} (and `oscar ctl status`).",
+              file=sys.stderr)
         return 3
     except RegistryError as exc:
         print(f"oscar: {exc}", file=sys.stderr)
@@ -175,7 +184,42 @@ def run_import(client: RegistryClient, args: argparse.Namespace) -> int:
     return 0
 
 
+def run_send(argv: list[str]) -> int:
+    """``oscar send``: exit 0 forwarded or scheduled, 5 refused, 3 no answer, 2 usage."""
+    from oscar import osc_send
+
+    try:
+        request = osc_send.parse(argv)
+    except osc_send.UsageError as exc:
+        print(f"oscar send: {exc}", file=sys.stderr)
+        return osc_send.EXIT_USAGE
+    try:
+        settings = settings_mod.load()
+    except settings_mod.SettingsError as exc:
+        print(f"oscar: {exc}", file=sys.stderr)
+        return osc_send.EXIT_USAGE
+    port = request.port or (settings.osc_tcp_port if request.tcp else settings.osc_udp_port)
+    where = f"{request.host}:{port} ({'TCP' if request.tcp else 'UDP'})"
+    try:
+        receipt = osc_send.ask(request, port)
+    except (OSError, osc_send.NoAnswer) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        print(f"oscar send: Oscar is not running / the listener did not answer at {where}: "
+              f"{reason}. Start Oscar with `make run`; if it runs, check osc_allow "
+              "(OSCAR_OSC_ALLOW) and the port.", file=sys.stderr)
+        return osc_send.EXIT_NO_ANSWER
+    cue = f"{request.address} {osc_send.describe(request.args)}"
+    if receipt.status != "ok":
+        print(f"oscar send: the listener refused {cue}: {receipt.detail}", file=sys.stderr)
+        return osc_send.EXIT_REFUSED
+    print(f"{cue}: {receipt.detail}")
+    return osc_send.EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["send"]:
+        return run_send(argv[1:])
     args = build_parser().parse_args(argv)
     try:
         settings = settings_mod.load()
@@ -187,23 +231,18 @@ def main(argv: list[str] | None = None) -> int:
 
         run_foreground(settings)
         return 0
+    if args.command == "stop":
+        from oscar.launcher import stop
+
+        return stop(settings)
+    if args.command == "keys":
+        from oscar import keys
+
+        return keys.run_cli(settings, force=args.force)
     if args.command == "ctl":
         from oscar.launcher import run_ctl
 
         return run_ctl(settings, args.args or ["status"])
-    if args.command == "send":
-        from oscar import osc_send
-
-        port = args.port or (settings.osc_tcp_port if args.tcp else settings.osc_udp_port)
-        try:
-            osc_send.send(osc_send.build(args.name, args.text), args.host, port, tcp=args.tcp)
-        except OSError as exc:
-            print(f"oscar: cannot reach the OSC listener at {args.host}:{port}: "
-                  f"{exc.strerror or exc}. Is Oscar running (make run)?", file=sys.stderr)
-            return 3
-        print(f"sent /device/{args.name}/message {' '.join(args.text)!r} to "
-              f"{args.host}:{port} over {'TCP' if args.tcp else 'UDP'}")
-        return 0
     if args.command == "web":
         return web_auth.run_cli(settings.home, args)
     if args.command == "sim-device":

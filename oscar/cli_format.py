@@ -36,23 +36,56 @@ def state_text(row: dict[str, Any]) -> str:
     return state
 
 
+# Listener counters that are not refusals of input: totals, gauges, connection bookkeeping,
+# and drops of cues that had been accepted (shown as "dropped").
+NOT_REJECTIONS = frozenset({"packets", "forwarded", "tcp_connections", "scheduled", "resent",
+                            "receipts", "tcp_idle_closed", "tcp_evicted", "expired", "cancelled"})
+
+
+def heartbeat_text(row: dict[str, Any]) -> str:
+    """Age of a process's last report: '1s', or 'stale 12s' when its loop seems stuck."""
+    age = row.get("heartbeat_age")
+    if age is None:
+        return "-"
+    return f"stale {int(age)}s" if row.get("stale") else f"{int(age)}s"
+
+
+def waiting_text(row: dict[str, Any]) -> str:
+    """'2 in flight, 3 queued': accepted commands neither sent nor dropped yet ('' if none)."""
+    parts = [f"{row[key]} {label}" for key, label in (("in_flight", "in flight"),
+                                                       ("queued", "queued")) if row.get(key)]
+    return ", ".join(parts)
+
+
+def dropped_text(row: dict[str, Any]) -> str:
+    waiting = waiting_text(row)
+    return f"{row['dropped']} ({waiting})" if waiting else str(row["dropped"])
+
+
 def status_table(status: dict[str, Any]) -> str:
     rows = []
     for row in status["devices"]:
         config = row["config"]
         rows.append([row["name"], f"{config['host']}:{config['port']}", state_text(row),
-                     ago(row["since"]), row["sent"], row["dropped"],
+                     ago(row["since"]), row["sent"], dropped_text(row), heartbeat_text(row),
                      (row["last_error"] or "-")[:60], row["process"]])
-    headers = ["DEVICE", "ADDRESS", "STATE", "SINCE", "SENT", "DROPPED", "LAST ERROR", "PROCESS"]
+    headers = ["DEVICE", "ADDRESS", "STATE", "SINCE", "SENT", "DROPPED", "HEARTBEAT",
+               "LAST ERROR", "PROCESS"]
     text = table(headers, rows) if rows else "no devices (add one: oscar device add NAME HOST PORT)"
     listener = status.get("listener")
     if listener:
         counters = listener["counters"]
-        rejected = sum(v for k, v in counters.items()
-                       if k not in ("packets", "forwarded", "tcp_connections"))
+        rejected = sum(v for k, v in counters.items() if k not in NOT_REJECTIONS)
         text += (f"\n\nlistener: UDP {listener['udp_port']}, TCP {listener['tcp_port']}; "
                  f"{counters.get('packets', 0)} packets, {counters.get('forwarded', 0)} forwarded, "
                  f"{rejected} rejected")
+        dropped = counters.get("expired", 0) + counters.get("cancelled", 0)
+        if dropped:
+            text += f", {dropped} dropped"
+        if counters.get("scheduled"):  # pending now, from bundles dated in the future
+            text += f", {counters['scheduled']} scheduled"
+        if "age" in listener:
+            text += f"; heartbeat {heartbeat_text({**listener, 'heartbeat_age': listener['age']})}"
     else:
         text += "\n\nlistener: no report yet"
     if status.get("supervisor_error"):

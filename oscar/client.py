@@ -37,7 +37,7 @@ class RegistryClient:
     def _socket(self) -> zmq.Socket:
         if self._sock is None:
             self._sock = zmqutil.socket(self.ctx, zmq.REQ)
-            self._sock.connect(self.settings.control)
+            zmqutil.connect(self._sock, self.settings.control, self.settings.home)
         return self._sock
 
     def _reset(self) -> None:

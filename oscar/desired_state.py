@@ -1,12 +1,17 @@
-"""The registry's last published desired state, kept in a file.
+"""The registry's last published desired state, kept in a file, and the rule for which config
+message is newer than what a follower has.
 
-The data plane (listener and actors) reads it at start-up, so a process that restarts while the
-registry is down still knows its devices; afterwards it follows the registry's PUB socket.
+The data plane (listener and actors) reads the file at start-up, so a process that restarts
+while the registry is down still knows its devices; afterwards it follows the registry's PUB
+socket. The registry reads it at start-up too: it lists the devices the data plane is running,
+so a store that has gone missing is noticed (oscar/store_guard.py), and its revision keeps a
+replaced store's revisions from going backwards.
 """
 
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
 import msgpack
@@ -14,23 +19,82 @@ import msgpack
 from oscar.models import Device, from_dict
 
 
-def write(path: Path, devices: list[Device], revision: int) -> None:
-    body = msgpack.packb({"revision": revision, "devices": [d.to_dict() for d in devices]})
+class Unreadable(ValueError):
+    """The file exists but is not a desired-state file."""
+
+
+@dataclass(frozen=True)
+class State:
+    devices: dict[str, Device]
+    revision: int
+    store_id: str = ""  # empty in files written before store ids existed
+
+
+def write(path: Path, devices: list[Device], revision: int, store_id: str = "") -> None:
+    body = msgpack.packb({"revision": revision, "store_id": store_id,
+                          "devices": [d.to_dict() for d in devices]})
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "wb") as handle:
         handle.write(body)
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(tmp, path)  # readers see the old file or the new one, never half of one
 
 
+def load(path: Path) -> State | None:
+    """The file's state; None when there is no file; Unreadable when it is not one."""
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise Unreadable(f"{path}: {exc.strerror}") from None
+    try:
+        data = msgpack.unpackb(raw)
+        devices = {d["name"]: from_dict(d) for d in data["devices"]}
+        revision = data["revision"]
+        store_id = data.get("store_id", "")
+        if type(revision) is not int or not isinstance(store_id, str):
+            raise TypeError("revision or store_id of the wrong type")
+    except Exception as exc:  # whatever a damaged file makes msgpack or from_dict raise
+        raise Unreadable(f"{path} is not a desired-state file ({type(exc).__name__})") from None
+    return State(devices, revision, store_id)
+
+
 def read(path: Path) -> tuple[dict[str, Device], int] | None:
     """Devices by name and the revision, or None when no registry has written it yet."""
     try:
-        data = msgpack.unpackb(path.read_bytes())
-        devices = {d["name"]: from_dict(d) for d in data["devices"]}
-        return devices, int(data["revision"])
-    except FileNotFoundError:
+        state = load(path)
+    except Unreadable:  # a corrupt file is as good as none: wait for the registry
         return None
-    except Exception:  # a corrupt file is as good as none: wait for the registry
-        return None
+    return None if state is None else (state.devices, state.revision)
+
+
+class RevisionGate:
+    """Whether a config message is newer than what a follower has applied.
+
+    Revisions count up within one store. A store that was replaced (restored from a backup,
+    recreated) has another ``store_id``: its revisions may be lower, and only a whole snapshot
+    from it replaces what the follower has (a single-device change from it would be applied on
+    top of the old store's devices). An empty store id (a file or registry from before store
+    ids) is compared by revision only.
+    """
+
+    def __init__(self, revision: int = -1, store_id: str = ""):
+        self.revision = revision
+        self.store_id = store_id
+
+    def accepts(self, store_id: str, revision: int, whole: bool = False) -> bool:
+        """True when the message should be applied; the gate then moves to it. ``whole``: the
+        message carries every device (a snapshot), which is not worth applying twice."""
+        if store_id and self.store_id and store_id != self.store_id:
+            accepted = whole
+        elif whole:
+            accepted = revision > self.revision
+        else:
+            accepted = revision >= self.revision
+        if accepted:
+            self.revision = revision
+            self.store_id = store_id or self.store_id
+        return accepted

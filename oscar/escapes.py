@@ -12,23 +12,36 @@ _HEX = "0123456789abcdefABCDEF"
 
 
 class EscapeError(ValueError):
-    """A backslash sequence that is not one of the documented escapes."""
+    """A backslash sequence that is not one of the documented escapes.
+
+    ``decode`` raises only this, ``UnicodeEncodeError`` (text the encoding cannot hold) and
+    ``LookupError`` (an unknown encoding); callers on the network path map all three.
+    """
+
+
+def _near(text: str, i: int) -> str:
+    """A few characters around position i, so a huge cue never makes a huge error message."""
+    start = max(0, i - 20)
+    return ("..." if start else "") + repr(text[start:i + 20]) + ("..." if i + 20 < len(text)
+                                                                  else "")
 
 
 def decode(text: str, encoding: str = "utf-8") -> bytes:
     """Turn operator text with escapes into the bytes to send."""
+    if "\\" not in text:  # the usual cue: nothing to decode
+        return text.encode(encoding)
     out = bytearray()
     i = 0
     while i < len(text):
-        char = text[i]
-        if char != "\\":
+        if text[i] != "\\":
             start = i
-            while i < len(text) and text[i] != "\\":
-                i += 1
+            i = text.find("\\", i)
+            if i < 0:
+                i = len(text)
             out += text[start:i].encode(encoding)
             continue
         if i + 1 >= len(text):
-            raise EscapeError(f"lone backslash at the end of {text!r}")
+            raise EscapeError(f"lone backslash at the end of {_near(text, i)}")
         code = text[i + 1]
         if code in _SIMPLE:
             out.append(_SIMPLE[code])
@@ -36,12 +49,12 @@ def decode(text: str, encoding: str = "utf-8") -> bytes:
         elif code == "x":
             digits = text[i + 2:i + 4]
             if len(digits) != 2 or any(d not in _HEX for d in digits):
-                raise EscapeError(f"\\x needs two hex digits at position {i} of {text!r}")
+                raise EscapeError(f"\\x needs two hex digits at position {i} of {_near(text, i)}")
             out.append(int(digits, 16))
             i += 4
         else:
             raise EscapeError(
-                f"unknown escape \\{code} at position {i} of {text!r} "
+                f"unknown escape \\{code} at position {i} of {_near(text, i)} "
                 "(use \\r \\n \\t \\0 \\\\ or \\xNN)"
             )
     return bytes(out)

@@ -3,6 +3,16 @@
 One ActorLink per device, *connected* to the actor's bound endpoint: commands for an actor that
 is restarting wait (and are resent if a connection broke under them), and one slow device cannot
 block another's queue.
+
+``handle_packet`` is the one boundary for network input: whatever decoding, routing or rendering
+raises is caught there, counted under a named reason, logged rate-limited and truncated, and
+never reaches the receive loop.
+
+Addresses name one device, a pattern of device names (``/device/proj*/message``) or a group
+(``/group/TAG/message``, TAG a name or pattern). A cue fans out to every *enabled* device that
+matches, in name order, each getting its own Command. The devices are chosen when the cue
+arrives; a cue dated in the future by its bundle is held in the scheduler and submitted when
+due (its TTL counting from then), unless its device was disabled or removed meanwhile.
 """
 
 from __future__ import annotations
@@ -10,35 +20,115 @@ from __future__ import annotations
 import logging
 import os
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import zmq
-from pythonosc.osc_packet import ParseError
 
-from oscar import zmqutil
+from oscar import osc_decode, osc_pattern, osc_routing, receipts, zmqutil
 from oscar.actor_link import ActorLink, OutboxFull
+from oscar.desired_state import RevisionGate
 from oscar.messages import Command, ConfigSnapshot, DeviceConfig, Event, Message
 from oscar.models import Device, from_dict
-from oscar.osc_routing import RouteError, command_bytes, parse_packet, route
+from oscar.osc_decode import OscError, OscMessage
+from oscar.osc_routing import RouteError
 from oscar.ratelimit import RateLimiter
+from oscar.schedule import ScheduledCue, Scheduler
 from oscar.settings import Settings
 
 log = logging.getLogger(__name__)
-COUNTERS = ("packets", "forwarded", "malformed", "framing_errors", "unknown_address",
-            "unknown_device", "unknown_verb", "wrong_type", "bad_escape", "bad_encoding",
-            "disabled_device", "queue_full", "expired", "resent", "tcp_connections", "tcp_rejected",
+# python-osc logs whole datagrams at WARNING from inside its parser: never let it write ours.
+logging.getLogger("pythonosc").setLevel(logging.CRITICAL)
+
+COUNTERS = ("packets", "forwarded", "scheduled", "malformed", "framing_errors",
+            "unknown_address", "unknown_device", "unknown_verb", "wrong_type", "bad_escape",
+            "bad_encoding", "bad_hex", "bad_pattern", "disabled_device", "too_far_ahead",
+            "queue_full", "not_allowed", "internal_error", "expired", "cancelled", "resent",
+            "tcp_connections", "tcp_evicted", "tcp_idle_closed", "receipts",
             "bad_messages")
+TEXT_LIMIT = 200  # characters of any detail, sender or device name we log or put in an Event
+IMMEDIATE_SLACK = 0.002  # due sooner than this: send now, the poll could not wake earlier anyway
+PACKET_COMMAND_LIMIT = 4096  # commands (messages x devices) one packet may ask for
+SELECTION_CACHE = 1024  # (scope, target) -> devices, for patterns and groups; reset on config
+
+
+def short(text: str, limit: int = TEXT_LIMIT) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def matcher(text: str) -> Callable[[str], bool]:
+    """A name matcher for a device name, tag or OSC pattern (compiled patterns are cached by
+    osc_pattern); PatternError if malformed."""
+    if not osc_pattern.is_pattern(text):
+        return text.__eq__
+    return osc_pattern.compile_pattern(text)
+
+
+def select(devices: list[Device], scope: str, target: str) -> list[Device]:
+    """The enabled devices a cue for ``scope``/``target`` goes to, in the order given (by name).
+    RouteError ``unknown_device`` when there are none, ``bad_pattern`` for a malformed one."""
+    try:
+        match = matcher(target)
+    except osc_pattern.PatternError as exc:
+        raise RouteError("bad_pattern", f"bad address pattern {short(target, 80)!r}: {exc}",
+                         short(target, 64)) from None
+    if scope == "group":
+        chosen = [d for d in devices
+                  if d.enabled and any(match(tag) for tag in d.tags)]
+        if not chosen:
+            raise RouteError("unknown_device", f"no enabled device in group {short(target, 80)!r}",
+                             "")
+    else:
+        chosen = [d for d in devices if d.enabled and match(d.name)]
+        if not chosen:
+            raise RouteError("unknown_device",
+                             f"no enabled device matches {short(target, 80)!r}", "")
+    return chosen
+
+
+@dataclass
+class Outcome:
+    """What one packet did, for the receipt."""
+
+    sent: list[str] = field(default_factory=list)
+    scheduled: list[str] = field(default_factory=list)
+    error: str = ""
+
+    def status(self) -> tuple[str, str]:
+        if self.error:
+            return "refused", self.error
+        parts = []
+        if self.sent:
+            parts.append(f"forwarded to {_devices(self.sent)}")
+        if self.scheduled:
+            parts.append(f"scheduled for {_devices(self.scheduled)}")
+        return "ok", "; ".join(parts) or "nothing to forward"
+
+
+def _devices(names: list[str]) -> str:
+    unique = list(dict.fromkeys(names))
+    noun = "device" if len(unique) == 1 else "devices"
+    return f"{len(unique)} {noun}: {', '.join(unique)}"
 
 
 class Forwarder:
-    def __init__(self, ctx: zmq.Context, settings: Settings, events: zmq.Socket):
+    def __init__(self, ctx: zmq.Context, settings: Settings, events: zmq.Socket,
+                 on_link: Callable[[ActorLink, bool], None] | None = None):
         self.ctx = ctx
         self.settings = settings
         self.events = events
+        self.on_link = on_link  # (link, added): the listener keeps its poller in step
         self.devices: dict[str, Device] = {}
+        self._ordered: list[Device] = []
+        self._selection: dict[tuple[str, str], list[Device]] = {}
         self.revision = -1
+        self.gate = RevisionGate()  # which config messages are newer than what we have
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.limiter = RateLimiter()
+        self.receipt_limiter = receipts.SenderLimiter()
         self.links: dict[str, ActorLink] = {}
+        self.scheduler = Scheduler()
         # Unique per listener run, so an actor can tell a resend from a new command.
         self.identity = f"listener-{os.getpid()}-{time.time():.0f}".encode()
         self._seq = 0
@@ -47,19 +137,27 @@ class Forwarder:
 
     def set_devices(self, devices: dict[str, Device], revision: int) -> None:
         self.devices = dict(devices)
-        self.revision = revision
+        self._ordered = [self.devices[name] for name in sorted(self.devices)]
+        self._selection.clear()
+        self.revision = self.gate.revision = revision
         for name in list(self.links):
             if name not in self.devices:
-                self.links.pop(name).close()
+                link = self.links.pop(name)
+                if self.on_link is not None:
+                    self.on_link(link, False)
+                link.close()
+        self._cancel_scheduled()
 
     def apply(self, message: Message) -> None:
-        if getattr(message, "revision", -1) < self.revision:
+        if not isinstance(message, (ConfigSnapshot, DeviceConfig)):
             return
-        if isinstance(message, ConfigSnapshot):
-            if message.revision > self.revision:
-                self.set_devices({d["name"]: from_dict(d) for d in message.devices},
-                                 message.revision)
-        elif isinstance(message, DeviceConfig):
+        snapshot = isinstance(message, ConfigSnapshot)
+        if not self.gate.accepts(message.store_id, message.revision, whole=snapshot):
+            return
+        if snapshot:
+            self.set_devices({d["name"]: from_dict(d) for d in message.devices},
+                             message.revision)
+        else:
             devices = dict(self.devices)
             if message.device is None:
                 devices.pop(message.name, None)
@@ -67,39 +165,158 @@ class Forwarder:
                 devices[message.name] = from_dict(message.device)
             self.set_devices(devices, message.revision)
 
+    def _enabled(self, name: str) -> bool:
+        device = self.devices.get(name)
+        return device is not None and device.enabled
+
+    def _cancel_scheduled(self) -> None:
+        """Scheduled cues whose device was disabled or removed are dropped and reported."""
+        cancelled = self.scheduler.cancel(self._enabled)
+        if not cancelled:
+            return
+        per_device: dict[str, int] = {}
+        for cue in cancelled:
+            per_device[cue.device] = per_device.get(cue.device, 0) + 1
+        self.counters["cancelled"] += len(cancelled)
+        self.counters["scheduled"] = len(self.scheduler)
+        for name, count in per_device.items():
+            why = "removed" if name not in self.devices else "disabled"
+            detail = f"{count} scheduled cue{'s' if count > 1 else ''} cancelled: device {why}"
+            log.warning("%s: %s", name, detail)
+            zmqutil.send(self.events, Event("listener", "dropped", detail, device=name))
+
     # ---- packets -------------------------------------------------------------------------
 
-    def handle_packet(self, packet: bytes, sender: str, received_at: float | None = None) -> None:
+    def handle_packet(self, packet: bytes, sender: str,
+                      received_at: float | None = None) -> bytes | None:
+        """Decode, route and submit (or schedule) one packet. Returns the receipt to send back
+        to the sender when the packet asked for one (``/oscar/receipt`` last), else None."""
         received_at = time.time() if received_at is None else received_at
         self.counters["packets"] += 1
         try:
-            messages = parse_packet(packet)
-        except ParseError as exc:
+            messages = osc_decode.decode_packet(packet)
+        except OscError as exc:
             self.reject("malformed", f"malformed OSC packet ({len(packet)} bytes): {exc}", sender)
-            return
-        for address, args in messages:
+            return None
+        except Exception as exc:  # a decoder bug must not stop the show
+            self._internal(exc, sender, len(packet))
+            return None
+        token = None
+        if messages and messages[-1].address == receipts.ADDRESS:
+            token = receipts.token_of(messages.pop().args)
+            if token is None:
+                self.reject("wrong_type", f"{receipts.ADDRESS} needs one string, the token "
+                            f"(at most {receipts.MAX_TOKEN} characters)", sender)
+        outcome = Outcome()
+        for index, message in enumerate(messages):
+            if len(outcome.sent) + len(outcome.scheduled) >= PACKET_COMMAND_LIMIT:
+                # A 64 KB bundle of patterns could otherwise ask for millions of commands.
+                self.reject("queue_full", f"packet asks for more than {PACKET_COMMAND_LIMIT} "
+                            f"commands; its last {len(messages) - index} messages refused",
+                            sender)
+                outcome.error = outcome.error or "queue_full: too many commands in one packet"
+                break
             try:
-                self._forward(address, args, sender, received_at)
+                self._dispatch(message, sender, received_at, outcome)
             except RouteError as exc:
                 self.reject(exc.counter, str(exc), sender, exc.device)
+                outcome.error = outcome.error or f"{exc.counter}: {short(str(exc))}"
+            except Exception as exc:  # a routing or rendering bug: count it, keep going
+                self._internal(exc, sender, len(packet))
+                outcome.error = outcome.error or f"internal_error: {type(exc).__name__}"
+        if token is None:
+            return None
+        host = sender.rsplit(":", 1)[0]
+        if not self.receipt_limiter.allow(host):
+            return None
+        self.counters["receipts"] += 1
+        return receipts.encode_reply(token, *outcome.status())
 
-    def _forward(self, address: str, args: list, sender: str, received_at: float) -> None:
-        found = route(address, args)
-        device = self.devices.get(found.device)
-        if device is None:
-            raise RouteError("unknown_device", f"unknown device {found.device!r}", found.device)
-        if not device.enabled:
-            raise RouteError("disabled_device", f"device {found.device!r} is disabled",
-                             found.device)
-        data = command_bytes(found, device.encoding)
+    def _dispatch(self, message: OscMessage, sender: str, received_at: float,
+                  outcome: Outcome) -> None:
+        found = osc_routing.route(message)
+        devices = self._select(found)
+        due = message.due
+        later = due is not None and due - received_at > IMMEDIATE_SLACK
+        if later and due - received_at > self.settings.osc_schedule_horizon:
+            raise RouteError("too_far_ahead",
+                             f"bundle due in {due - received_at:.0f}s, more than "
+                             f"osc_schedule_horizon ({self.settings.osc_schedule_horizon:g}s) "
+                             "ahead", devices[0].name if len(devices) == 1 else "")
+        # Render once per distinct encoding, and all before sending any: a cue goes to every
+        # device it names or to none.
+        rendered: dict[str, tuple[bytes, bool]] = {}
+        for device in devices:
+            if device.encoding not in rendered:
+                rendered[device.encoding] = osc_routing.command_bytes(found, device.encoding)
+        if later:
+            if self.scheduler.room() < len(devices):
+                raise RouteError("queue_full", f"{self.scheduler.limit} scheduled cues already "
+                                 "pending", devices[0].name if len(devices) == 1 else "")
+            for device in devices:
+                data, terminate = rendered[device.encoding]
+                self.scheduler.add(ScheduledCue(due, device.name, data, terminate, sender,
+                                                received_at))
+                outcome.scheduled.append(device.name)
+            self.counters["scheduled"] = len(self.scheduler)
+            return
+        for device in devices:
+            data, terminate = rendered[device.encoding]
+            self._submit(device.name, data, terminate, sender, received_at, outcome)
+
+    def _select(self, found: osc_routing.Route) -> list[Device]:
+        if found.scope == "device" and not osc_pattern.is_pattern(found.target):
+            device = self.devices.get(found.target)
+            if device is None:
+                raise RouteError("unknown_device", f"unknown device {short(found.target, 80)!r}",
+                                 short(found.target, 64))
+            if not device.enabled:
+                raise RouteError("disabled_device", f"device {found.target!r} is disabled",
+                                 found.target)
+            return [device]
+        key = (found.scope, found.target)
+        chosen = self._selection.get(key)
+        if chosen is None:
+            chosen = select(self._ordered, found.scope, found.target)
+            if len(self._selection) >= SELECTION_CACHE:
+                self._selection.clear()
+            self._selection[key] = chosen
+        return chosen
+
+    def _submit(self, name: str, data: bytes, terminate: bool, sender: str,
+                received_at: float, outcome: Outcome | None = None) -> None:
         self._seq += 1
-        command = Command(device=device.name, data=data, received_at=received_at,
-                          sender=sender, seq=self._seq)
+        command = Command(device=name, data=data, received_at=received_at, sender=sender,
+                          seq=self._seq, terminate=terminate)
         try:
-            self.link(device.name).submit(command)
+            self.link(name).submit(command)
         except OutboxFull as exc:
-            raise RouteError("queue_full", str(exc), device.name) from None
+            self.reject("queue_full", str(exc), sender, name)
+            if outcome is not None:
+                outcome.error = outcome.error or f"queue_full: {exc}"
+            return
         self.counters["forwarded"] += 1
+        if outcome is not None:
+            outcome.sent.append(name)
+
+    # ---- scheduled cues --------------------------------------------------------------------
+
+    def next_due(self) -> float | None:
+        return self.scheduler.next_due()
+
+    def run_due(self, now: float) -> None:
+        """Submit the scheduled cues that are due; TTL counts from the due time."""
+        due = self.scheduler.pop_due(now)
+        if not due:
+            return
+        for cue in due:
+            if self._enabled(cue.device):
+                self._submit(cue.device, cue.data, cue.terminate, cue.sender, cue.due)
+            else:  # disabled between set_devices calls cannot happen, but never send it
+                self.counters["cancelled"] += 1
+        self.counters["scheduled"] = len(self.scheduler)
+
+    # ---- actor links -------------------------------------------------------------------------
 
     def link(self, name: str) -> ActorLink:
         link = self.links.get(name)
@@ -107,14 +324,17 @@ class Forwarder:
             link = ActorLink(self.ctx, name, self.settings.actor_endpoint(name), self.identity,
                              self._expired)
             self.links[name] = link
+            if self.on_link is not None:
+                self.on_link(link, True)
         return link
 
     def _expired(self, command: Command, reason: str) -> None:
         self.counters["expired"] += 1
         log.warning("dropped %r for %s from %s: %s", command.data[:80], command.device,
                     command.sender, reason)
-        zmqutil.send(self.events, Event("listener", "dropped", f"{command.data[:80]!r}: {reason}",
-                                        device=command.device, sender=command.sender))
+        zmqutil.send(self.events, Event("listener", "dropped",
+                                        short(f"{command.data[:80]!r}: {reason}"),
+                                        device=command.device, sender=short(command.sender)))
 
     def housekeeping(self, now: float) -> None:
         """Retry sends to actors that were away, and expire what waited too long."""
@@ -129,13 +349,27 @@ class Forwarder:
     def waiting(self) -> int:
         return sum(link.waiting for link in self.links.values())
 
+    # ---- refusals --------------------------------------------------------------------------
+
     def reject(self, counter: str, reason: str, sender: str, device: str = "") -> None:
-        """Count, log (rate-limited per kind) and report input we cannot act on."""
+        """Count, log (rate-limited per kind, truncated) and report input we cannot act on."""
         self.counters[counter] = self.counters.get(counter, 0) + 1
         if self.limiter.allow(counter):
+            reason, sender, device = short(reason), short(sender), short(device)
             log.warning("rejected from %s: %s", sender or "?", reason)
             zmqutil.send(self.events, Event("listener", "rejected", f"{counter}: {reason}",
                                             device=device, sender=sender))
+
+    def _internal(self, exc: Exception, sender: str, size: int) -> None:
+        self.counters["internal_error"] += 1
+        if self.limiter.allow("internal_error"):
+            # Where it happened (code lines only: a traceback's message could hold the packet).
+            where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+            log.error("internal error on a %d-byte packet from %s: %s: %s\n%s", size,
+                      short(sender), type(exc).__name__, short(str(exc)), where)
+            zmqutil.send(self.events, Event(
+                "listener", "rejected",
+                short(f"internal_error: {type(exc).__name__}: {exc}"), sender=short(sender)))
 
     def close(self) -> None:
         for link in self.links.values():

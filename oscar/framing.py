@@ -78,19 +78,36 @@ class SlipDecoder:
                 self._frame.clear()
         return out
 
+    @property
+    def buffered(self) -> int:
+        """Bytes held for the frame in progress: never more than MAX_PACKET."""
+        return len(self._frame)
+
 
 class LengthPrefixDecoder:
+    """Feed it bytes as they arrive; it returns complete packets. Holds at most one incomplete
+    frame (4 + MAX_PACKET bytes) between calls.
+
+    A length over MAX_PACKET raises FramingError: there is no way to find the next frame
+    boundary, so the caller must close the stream. The decoder stays broken (every later feed
+    raises the same error and buffers nothing), so a caller that carries on cannot make it grow.
+    """
+
     def __init__(self) -> None:
         self._buffer = bytearray()
+        self._broken: str = ""
 
     def feed(self, data: bytes) -> list[bytes | FramingError]:
+        if self._broken:
+            raise FramingError(self._broken)
         self._buffer += data
         out: list[bytes | FramingError] = []
         while len(self._buffer) >= 4:
             (size,) = struct.unpack_from(">I", self._buffer)
             if size > MAX_PACKET:
-                # No way to find the next frame boundary: the caller must close the stream.
-                raise FramingError(f"length prefix {size} exceeds {MAX_PACKET} bytes")
+                self._broken = f"length prefix {size} exceeds {MAX_PACKET} bytes"
+                self._buffer.clear()
+                raise FramingError(self._broken)
             if len(self._buffer) < 4 + size:
                 break
             packet = bytes(self._buffer[4:4 + size])
@@ -98,6 +115,10 @@ class LengthPrefixDecoder:
             if packet:
                 out.append(packet)
         return out
+
+    @property
+    def buffered(self) -> int:
+        return len(self._buffer)
 
 
 class StreamDecoder:
@@ -116,3 +137,7 @@ class StreamDecoder:
             else:
                 self._inner, self.mode = SlipDecoder(), "slip"
         return self._inner.feed(data)
+
+    @property
+    def buffered(self) -> int:
+        return 0 if self._inner is None else self._inner.buffered

@@ -8,23 +8,49 @@ is always followed by ``:`` (not allowed in names) so that subscribing to ``proj
 
 from __future__ import annotations
 
+import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import msgpack
 
+from oscar import models
+
 PROTOCOL_VERSION = 1
+# Text a peer sends that the registry keeps or forwards (events, activity, status) is cut to this
+# many characters, the last one being TRUNCATED: a 60 KB OSC address must not become 60 KB in
+# every event, reply and web page. Applied whenever such a message is built, on either side.
+TEXT_CAP = 256
+TRUNCATED = "\u2026"  # "…"
+ERROR_CAP = 1000  # Reply.error: an import's first problem names an entry and a field
+MAX_COUNTERS = 256  # ListenerStatus.counters entries
+COUNTER_NAME_CAP = 64
+# Timestamps are wall-clock seconds; anything outside this range cannot be shown as a date.
+MAX_TIMESTAMP = 1e11
 
 
 class DecodeError(ValueError):
-    """Frames that are not an Oscar message of a known kind and version."""
+    """Frames that are not an Oscar message of a known kind and version. The only exception
+    decode() raises; its text is short and never contains a whole field of the input."""
+
+
+def cap(text: str, limit: int = TEXT_CAP) -> str:
+    """``text`` cut to at most ``limit`` characters, ending in "…" when it was cut."""
+    return text if len(text) <= limit else text[:limit - 1] + TRUNCATED
+
+
+def _short(value: Any) -> str:
+    return cap(repr(value), 60)
 
 
 _KINDS: dict[str, type[Message]] = {}
 
 
 def _register(cls: type[Message]) -> type[Message]:
+    cls._checks = tuple((f.name, cls.CHECKS.get(f.name) or _checker(f.type, f"{cls.KIND}.{f.name}"))
+                        for f in fields(cls))
     _KINDS[cls.KIND] = cls
     return cls
 
@@ -33,49 +59,209 @@ def _register(cls: type[Message]) -> type[Message]:
 class Message:
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = PROTOCOL_VERSION
+    # Field name -> checker, for fields whose annotation alone says too little.
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {}
+    # Field name -> the most characters it keeps (see TEXT_CAP).
+    CAPS: ClassVar[dict[str, int]] = {}
+    _checks: ClassVar[tuple[tuple[str, Callable[[Any], Any]], ...]] = ()
 
     def topic(self) -> bytes:
         return self.KIND.encode()
 
     def encode(self) -> list[bytes]:
-        body = {"k": self.KIND, "v": self.VERSION, **asdict(self)}
+        # Shallow on purpose: asdict() deep-copies every field and was a quarter of the
+        # listener's time per cue; msgpack walks nested lists and dicts itself.
+        body = {"k": self.KIND, "v": self.VERSION}
+        for name, _ in self._checks:
+            body[name] = getattr(self, name)
         return [self.topic(), msgpack.packb(body, use_bin_type=True)]
+
+    def _cap_texts(self) -> None:
+        for name, limit in self.CAPS.items():
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > limit:
+                setattr(self, name, cap(value, limit))
 
 
 def decode(frames: list[bytes]) -> Message:
-    if len(frames) != 2:
-        raise DecodeError(f"expected 2 frames [topic, body], got {len(frames)}")
+    """The message in ``frames``; DecodeError (and nothing else) when they are not one.
+
+    Every field is checked against its declared type, nested ones included (an Ack's seqs are
+    ints, a snapshot's devices are device records), so whoever uses a decoded message can trust
+    its types."""
+    try:
+        count = len(frames)
+    except TypeError:
+        raise DecodeError("frames are not a list") from None
+    if count != 2:
+        raise DecodeError(f"expected 2 frames [topic, body], got {count}")
     try:
         body = msgpack.unpackb(frames[1], raw=False)
     except Exception as exc:  # msgpack raises several unrelated types on bad input
-        raise DecodeError(f"body is not msgpack: {exc}") from None
+        raise DecodeError(f"body is not msgpack: {cap(str(exc), 80)}") from None
     if not isinstance(body, dict):
         raise DecodeError("body is not a map")
     kind = body.pop("k", None)
     version = body.pop("v", None)
     cls = _KINDS.get(kind) if isinstance(kind, str) else None
     if cls is None:
-        raise DecodeError(f"unknown message kind {kind!r}")
-    if version != cls.VERSION:
-        raise DecodeError(f"{kind} version {version!r} not supported (want {cls.VERSION})")
-    names = {f.name for f in fields(cls)}
-    values = {k: v for k, v in body.items() if k in names}
-    for f in fields(cls):
-        expected = _SIMPLE_TYPES.get(str(f.type))
-        if expected and f.name in values and not isinstance(values[f.name], expected):
-            raise DecodeError(f"{kind}.{f.name}: expected {f.type}, got "
-                              f"{type(values[f.name]).__name__}")
+        raise DecodeError(f"unknown message kind {_short(kind)}")
+    if type(version) is not int or version != cls.VERSION:
+        raise DecodeError(f"{kind} version {_short(version)} not supported (want {cls.VERSION})")
+    values = {}
+    for name, check in cls._checks:
+        if name in body:
+            try:
+                values[name] = check(body[name])
+            except _Bad as exc:
+                raise DecodeError(f"{kind}.{name}: {exc}") from None
     try:
         return cls(**values)
-    except TypeError as exc:
-        raise DecodeError(f"{kind}: {exc}") from None
+    except TypeError as exc:  # a required field is missing
+        raise DecodeError(f"{kind}: {cap(str(exc), 120)}") from None
 
 
-# Field annotations checked on decode, so a malformed peer message is refused here rather than
-# crashing whoever uses the field.
-_SIMPLE_TYPES: dict[str, type | tuple[type, ...]] = {
-    "str": str, "bytes": bytes, "int": int, "float": (int, float), "bool": bool,
+# ---- field checkers --------------------------------------------------------------------------
+# Each takes a decoded msgpack value and returns it (possibly normalised) or raises _Bad.
+
+
+class _Bad(Exception):
+    pass
+
+
+def _type_name(value: Any) -> str:
+    return type(value).__name__
+
+
+def _exact(kind: type) -> Callable[[Any], Any]:
+    def check(value: Any) -> Any:
+        if type(value) is not kind:  # exact: True is not an int, an int is not a bool
+            raise _Bad(f"expected {kind.__name__}, got {_type_name(value)}")
+        return value
+    return check
+
+
+_str = _exact(str)
+_bytes = _exact(bytes)
+_bool = _exact(bool)
+_int = _exact(int)
+
+
+def _float(value: Any) -> float:
+    if type(value) not in (int, float):
+        raise _Bad(f"expected float, got {_type_name(value)}")
+    if not math.isfinite(value):
+        raise _Bad(f"expected a finite number, got {value}")
+    return float(value)
+
+
+def _timestamp(value: Any) -> float:
+    value = _float(value)
+    if not 0 <= value <= MAX_TIMESTAMP:
+        raise _Bad(f"timestamp {value:g} out of range")
+    return value
+
+
+def _anything(value: Any) -> Any:
+    return value
+
+
+def _optional(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def optional(value: Any) -> Any:
+        return None if value is None else check(value)
+    return optional
+
+
+def _list_of(check: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def list_of(value: Any) -> list:
+        if type(value) is not list:
+            raise _Bad(f"expected a list, got {_type_name(value)}")
+        out = []
+        for index, item in enumerate(value):
+            try:
+                out.append(check(item))
+            except _Bad as exc:
+                raise _Bad(f"[{index}]: {exc}") from None
+        return out
+    return list_of
+
+
+def _dict_of(check: Callable[[Any], Any], key_cap: int = 0, max_items: int = 0):
+    def dict_of(value: Any) -> dict:
+        if type(value) is not dict:
+            raise _Bad(f"expected a map, got {_type_name(value)}")
+        if max_items and len(value) > max_items:
+            raise _Bad(f"more than {max_items} entries")
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Bad(f"key {_short(key)} is not a string")
+            if key_cap and len(key) > key_cap:
+                raise _Bad(f"key longer than {key_cap} characters")
+            try:
+                out[key] = check(item)
+            except _Bad as exc:
+                raise _Bad(f"[{_short(key)}]: {exc}") from None
+        return out
+    return dict_of
+
+
+def _device_name(value: Any) -> str:
+    value = _str(value)
+    if not models.NAME_RE.fullmatch(value):
+        raise _Bad(f"{_short(value)} is not a device name")
+    return value
+
+
+_ANNOTATIONS: dict[str, Callable[[Any], Any]] = {
+    "str": _str, "bytes": _bytes, "bool": _bool, "int": _int, "float": _float, "Any": _anything,
+    "list[int]": _list_of(_int), "list[str]": _list_of(_str),
+    "tuple[str, ...]": _list_of(_str),  # msgpack carries tuples as lists
+    "dict[str, int]": _dict_of(_int), "dict[str, str]": _dict_of(_str),
+    "dict[str, Any]": _dict_of(_anything),
 }
+
+
+def _checker(annotation: Any, where: str) -> Callable[[Any], Any]:
+    check = _ANNOTATIONS.get(str(annotation))
+    if check is None:  # a new field type: teach this module to check it
+        raise TypeError(f"{where}: no decode check for annotation {annotation!r}")
+    return check
+
+
+def _device_checks() -> tuple[tuple[str, bool, Callable[[Any], Any] | None], ...]:
+    """(field, required, checker) for each field of the device record, from oscar.models."""
+    out = []
+    for f in fields(models.Device):
+        required = f.default is f.default_factory  # both MISSING: no default
+        check = _device_name if f.name == "name" else _ANNOTATIONS.get(str(f.type))
+        out.append((f.name, required, check))
+    return tuple(out)
+
+
+_DEVICE_FIELDS = _device_checks()
+
+
+def _device_record(value: Any) -> dict[str, Any]:
+    """A device record as the registry publishes it: every field of oscar.models.Device with
+    that field's type, and buildable by models.from_dict."""
+    if type(value) is not dict:
+        raise _Bad(f"expected a device record (map), got {_type_name(value)}")
+    for name, required, check in _DEVICE_FIELDS:
+        if name not in value:
+            if required:
+                raise _Bad(f"device record without {name!r}")
+            continue
+        if check is not None:
+            try:
+                check(value[name])
+            except _Bad as exc:
+                raise _Bad(f"{name}: {exc}") from None
+    try:
+        models.from_dict(value)
+    except Exception as exc:  # whatever the record's own constructor refuses
+        raise _Bad(f"not a device record: {cap(str(exc), 80)}") from None
+    return value
 
 
 def device_topic(prefix: str, name: str, suffix: str = "") -> bytes:
@@ -89,6 +275,7 @@ class Command(Message):
     ``seq`` is unique per listener connection, for acks and to discard a resent duplicate."""
 
     KIND: ClassVar[str] = "command"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"received_at": _timestamp}
     device: str
     data: bytes
     received_at: float  # wall clock, so a command's age is known in any process
@@ -120,9 +307,12 @@ class DeviceConfig(Message):
     """Registry PUB: one device's desired state changed (``device`` is None when removed)."""
 
     KIND: ClassVar[str] = "config.device"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "name": _device_name, "device": _optional(_device_record)}
     name: str
     device: dict[str, Any] | None
     revision: int
+    store_id: str = ""  # which store the revision counts in (see RevisionGate)
 
     def topic(self) -> bytes:
         return device_topic("config.device", self.name)
@@ -134,8 +324,10 @@ class ConfigSnapshot(Message):
     """Registry PUB, repeated every few seconds: all devices, so late joiners catch up."""
 
     KIND: ClassVar[str] = "config.snapshot"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"devices": _list_of(_device_record)}
     devices: list[dict[str, Any]]
     revision: int
+    store_id: str = ""
 
     def topic(self) -> bytes:
         return b"config.snapshot:"
@@ -147,12 +339,18 @@ class Event(Message):
     """Something that happened, for the activity log: actor or listener -> registry -> PUB."""
 
     KIND: ClassVar[str] = "event"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"at": _timestamp}
+    CAPS: ClassVar[dict[str, int]] = dict.fromkeys(
+        ("source", "event", "detail", "device", "sender"), TEXT_CAP)
     source: str  # "device" or "listener"
     event: str  # state, sent, dropped, reply, error, rejected
     detail: str
     device: str = ""
     sender: str = ""
     at: float = field(default_factory=time.time)
+
+    def __post_init__(self) -> None:
+        self._cap_texts()
 
     def topic(self) -> bytes:
         if self.device:
@@ -166,6 +364,11 @@ class ActorStatus(Message):
     """Actor -> registry on every change and as a heartbeat; registry re-publishes it."""
 
     KIND: ClassVar[str] = "status.device"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = dict.fromkeys(
+        ("since", "last_error_at", "last_command_at", "last_reply_at", "next_retry_at", "at"),
+        _timestamp)
+    CAPS: ClassVar[dict[str, int]] = dict.fromkeys(
+        ("device", "state", "peer", "last_error", "last_command", "last_reply"), TEXT_CAP)
     device: str
     state: str
     since: float
@@ -174,6 +377,8 @@ class ActorStatus(Message):
     sent: int = 0
     dropped: int = 0
     queued: int = 0
+    in_flight: int = 0  # written, not yet acknowledged by the device's TCP stack
+    accepted: int = 0  # = sent + dropped + in_flight + queued, per actor run
     replies: int = 0
     reply_bytes: int = 0
     connects: int = 0
@@ -186,6 +391,9 @@ class ActorStatus(Message):
     next_retry_at: float = 0.0
     at: float = field(default_factory=time.time)
 
+    def __post_init__(self) -> None:
+        self._cap_texts()
+
     def topic(self) -> bytes:
         return device_topic("status.device", self.device)
 
@@ -196,6 +404,9 @@ class ListenerStatus(Message):
     """Listener -> registry heartbeat with its counters."""
 
     KIND: ClassVar[str] = "status.listener"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {
+        "counters": _dict_of(_int, key_cap=COUNTER_NAME_CAP, max_items=MAX_COUNTERS),
+        "at": _timestamp}
     pid: int
     udp_port: int
     tcp_port: int
@@ -222,8 +433,16 @@ class Reply(Message):
     """Registry -> CLI or web. ``code`` is empty on success; ``fields`` carries per-field errors."""
 
     KIND: ClassVar[str] = "reply"
+    CAPS: ClassVar[dict[str, int]] = {"code": 64, "error": ERROR_CAP}
     ok: bool
     result: Any = None
     code: str = ""
     error: str = ""
     fields: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self._cap_texts()
+        # Per-field messages may quote what was typed: keep each one short.
+        if any(isinstance(m, str) and len(m) > TEXT_CAP for m in self.fields.values()):
+            self.fields = {name: cap(m) if isinstance(m, str) else m
+                           for name, m in self.fields.items()}

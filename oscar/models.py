@@ -10,12 +10,24 @@ import codecs
 import ipaddress
 import re
 import socket
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from oscar import escapes
 
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+MAX_TAGS = 32
+
+# The text encodings a device may use, by Python's canonical codec name (what validation stores).
+# Only stateless codecs that put nothing before the text: each command is encoded on its own, so
+# a codec that adds a byte-order mark (utf-16, utf-8-sig) or carries shift state between calls
+# (iso2022_jp, utf-7) would put bytes on the wire the operator never typed; codecs that are not
+# for text at all (idna, punycode, hex, rot13, base64) are refused too.
+ENCODINGS: tuple[str, ...] = (
+    "utf-8", "ascii", "iso8859-1", "iso8859-15", "cp1252", "cp1250", "cp1251", "cp437",
+    "cp850", "mac-roman", "koi8-r", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be",
+    "shift_jis", "cp932", "euc_jp", "gbk", "gb18030", "big5", "euc_kr", "cp949",
+)
 
 
 class ValidationError(ValueError):
@@ -35,6 +47,7 @@ class Device:
     ttl: float = 10.0  # seconds a queued command stays worth sending
     backoff_min: float = 0.5
     backoff_max: float = 10.0
+    tags: tuple[str, ...] = ()  # sorted, unique; /group/TAG/... reaches every device with TAG
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -59,6 +72,30 @@ def _check_name(value: Any) -> str:
     if set(text) == {"."}:
         raise ValueError("'.' and '..' are path names, not device names")
     return text
+
+
+def _check_tags(value: Any) -> tuple[str, ...]:
+    """A list of names, or one comma-separated string (CLI, form)."""
+    if isinstance(value, str):
+        items = value.split(",")
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    else:
+        raise ValueError(f"must be a list of tags or comma-separated text, got {value!r}")
+    tags = set()
+    for item in items:
+        if not isinstance(item, str):
+            raise ValueError(f"tag {item!r} is not text")
+        tag = item.strip()
+        if not tag:
+            continue  # "proj, ,stage" and a trailing comma are harmless
+        try:
+            tags.add(_check_name(tag))
+        except ValueError as exc:
+            raise ValueError(f"tag {tag[:70]!r}: {exc}") from None
+    if len(tags) > MAX_TAGS:
+        raise ValueError(f"at most {MAX_TAGS} tags, got {len(tags)}")
+    return tuple(sorted(tags))
 
 
 def _check_host(value: Any) -> str:
@@ -111,14 +148,16 @@ def _check_encoding(value: Any) -> str:
     text = str(value).strip()
     try:
         name = codecs.lookup(text).name
-        # lookup() also knows bytes-to-bytes codecs (hex, base64, rot13) that str.encode refuses.
-        mark = "".encode(name)
     except LookupError:
-        raise ValueError(f"unknown text encoding {text!r} (try utf-8, ascii or latin-1)") from None
-    if mark:
+        raise ValueError(f"unknown text encoding {text[:40]!r} (use one of: "
+                         f"{', '.join(ENCODINGS)})") from None
+    if name in ENCODINGS:
+        return name
+    if name in ("utf-16", "utf-32", "utf-8-sig"):
         raise ValueError(f"{name} puts a byte-order mark before every piece of text "
                          "(use a form without one, such as utf-16-le)")
-    return name
+    raise ValueError(f"{name!r} is not one of the text encodings Oscar supports: "
+                     f"{', '.join(ENCODINGS)}")
 
 
 def _seconds(low: float, high: float):
@@ -143,11 +182,36 @@ _CHECKS = {
     "ttl": _seconds(0.1, 3600.0),
     "backoff_min": _seconds(0.05, 600.0),
     "backoff_max": _seconds(0.05, 3600.0),
+    "tags": _check_tags,
 }
+
+# Text fields sent to the device, which must encode in the device's encoding (checked together
+# with it, so a bad pair is refused at the door instead of failing on every cue). Future
+# on-connect or keep-alive texts belong here too.
+ENCODED_FIELDS = ("terminator",)
+
+
+def _unencodable(text: str, encoding: str) -> str | None:
+    try:
+        escapes.decode(text, encoding)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end]
+        return (f"{bad[:10]!r} cannot be written in {encoding} (use a \\xNN escape or "
+                "another encoding)")
+    return None
 
 
 def validate(data: dict[str, Any], base: Device | None = None) -> Device:
-    """Build a Device from user input. ``base`` supplies values for fields not given (edits)."""
+    """Build a Device from user input. ``base`` supplies values for fields not given (edits).
+
+    An edit checks the whole merged record, so a device stored by an older Oscar with a value
+    no longer allowed must be fixed in the same edit; only enabling or disabling it is exempt
+    (disabling a device must always work, mid-show)."""
+    if base is not None and data and set(data) <= {"enabled"}:
+        try:
+            return replace(base, enabled=_check_bool(data["enabled"]))
+        except ValueError as exc:
+            raise ValidationError({"enabled": str(exc)}) from None
     unknown = sorted(set(data) - set(FIELD_NAMES))
     errors: dict[str, str] = {key: "unknown field" for key in unknown}
     merged: dict[str, Any] = dict(DEFAULTS) if base is None else base.to_dict()
@@ -165,11 +229,24 @@ def validate(data: dict[str, Any], base: Device | None = None) -> Device:
         "backoff_max"
     ]:
         errors["backoff_max"] = "must be at least backoff_min"
+    if "encoding" in clean:
+        for field in ENCODED_FIELDS:
+            if field in clean:
+                problem = _unencodable(clean[field], clean["encoding"])
+                if problem:
+                    errors[field] = problem
     if errors:
         raise ValidationError(errors)
     return Device(**clean)
 
 
 def from_dict(data: dict[str, Any]) -> Device:
-    """Rebuild a Device that was validated before (store rows, wire messages)."""
-    return Device(**{k: data[k] for k in FIELD_NAMES if k in data})
+    """Rebuild a Device that was validated before (store rows, wire messages).
+
+    No validation here on purpose: a device stored by an older Oscar (say with an encoding no
+    longer in ENCODINGS) still loads and runs as before; the next edit must fix it.
+    """
+    values = {k: data[k] for k in FIELD_NAMES if k in data}
+    if "tags" in values:
+        values["tags"] = tuple(values["tags"])  # msgpack and JSON give lists
+    return Device(**values)

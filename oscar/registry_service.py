@@ -40,6 +40,7 @@ class RegistryService:
         self.programs = programs
         self.reconciler = reconciler
         self.started_at = time.time()
+        self.counters: dict[str, int] = {}  # the control and events sockets' (bad_messages)
 
     # ---- boundary ---------------------------------------------------------------------------
 
@@ -65,19 +66,24 @@ class RegistryService:
 
     # ---- desired state ----------------------------------------------------------------------
 
+    def snapshot(self) -> ConfigSnapshot:
+        return ConfigSnapshot([d.to_dict() for d in self.store.list()], self.store.revision,
+                              self.store.store_id)
+
     def sync(self) -> None:
         """Write the desired-state file, publish a snapshot and reconcile programs."""
         devices = self.store.list()
-        revision = self.store.revision
-        desired_state.write(self.settings.desired_state_path, devices, revision)
-        self.publish(ConfigSnapshot([d.to_dict() for d in devices], revision))
+        revision, store_id = self.store.revision, self.store.store_id
+        desired_state.write(self.settings.desired_state_path, devices, revision, store_id)
+        self.publish(ConfigSnapshot([d.to_dict() for d in devices], revision, store_id))
         self.reconciler.want([d.name for d in devices if d.enabled])
 
     def _changed(self, name: str, device: Device | None) -> None:
         devices = self.store.list()
-        revision = self.store.revision
-        desired_state.write(self.settings.desired_state_path, devices, revision)
-        self.publish(DeviceConfig(name, device.to_dict() if device else None, revision))
+        revision, store_id = self.store.revision, self.store.store_id
+        desired_state.write(self.settings.desired_state_path, devices, revision, store_id)
+        self.publish(DeviceConfig(name, device.to_dict() if device else None, revision,
+                                  store_id))
         self.reconciler.want([d.name for d in devices if d.enabled])
         if device is None:
             self.table.forget(name)
@@ -123,6 +129,7 @@ class RegistryService:
             "devices": [self.table.device_row(d) for d in devices],
             "listener": self.table.listener_row(),
             "supervisor_error": self.table.supervisor_error,
+            "registry": {"counters": dict(self.counters)},
             "at": time.time(),
         }
 
@@ -154,6 +161,8 @@ class RegistryService:
             "listener": self.table.listener_row(),
             "schema_version": self.store.schema_version,
             "revision": self.store.revision,
+            "store_id": self.store.store_id,
+            "registry_counters": dict(self.counters),
         }
 
     def op_export(self) -> dict[str, Any]:

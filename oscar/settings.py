@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
+from oscar import allow_list
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_HOME = REPO_ROOT / "var"
 # 53000/53001/53535 are QLab's, 3032 ETC Eos's, 12321 Companion's: stay clear of them.
@@ -42,6 +44,14 @@ class Settings:
     # "{name}" is replaced by the device name.
     actor_endpoint_template: str = ""
     request_timeout: float = 2.0
+    # Who may send OSC: comma-separated IP addresses and networks; empty = everyone.
+    osc_allow: str = ""
+    # A bundle dated further ahead than this (seconds) is refused, not held for hours.
+    osc_schedule_horizon: float = 3600.0
+    # OSC TCP connections: closed after this many silent seconds; at the limit the one idle
+    # the longest is closed to admit a newcomer.
+    osc_tcp_idle_timeout: float = 300.0
+    osc_tcp_max_clients: int = 256
 
     @property
     def run_dir(self) -> Path:
@@ -102,9 +112,15 @@ class Settings:
         }
 
     def ensure_dirs(self) -> None:
+        """Create $OSCAR_HOME and its folders, private to this user (0700), and make every file
+        this process and its children create from now on private too (umask 077: the store,
+        desired state, logs, program files, sockets). Called first by `oscar run` (so
+        supervisord and everything under it inherit the umask) and by the registry. Folders
+        that already exist keep their mode: the operator may have chosen it."""
+        os.umask(0o077)
         for path in (self.home, self.run_dir, self.log_dir, self.programs_dir,
                      self.run_dir / "actors"):
-            path.mkdir(parents=True, exist_ok=True)
+            path.mkdir(mode=0o700, parents=True, exist_ok=True)
 
     def check(self) -> None:
         for endpoint in (self.control, self.publish, self.events, self.actor_endpoint("x" * 64)):
@@ -122,6 +138,17 @@ class Settings:
             raise SettingsError(
                 f"request_timeout must be a positive number of seconds, got {self.request_timeout}"
             )
+        for field in ("osc_schedule_horizon", "osc_tcp_idle_timeout"):
+            value = getattr(self, field)
+            if not (0 < value < math.inf):
+                raise SettingsError(f"{field} must be a positive number of seconds, got {value}")
+        if not 1 <= self.osc_tcp_max_clients <= 100_000:
+            raise SettingsError(
+                f"osc_tcp_max_clients must be 1-100000, got {self.osc_tcp_max_clients}")
+        try:
+            allow_list.parse_entries(self.osc_allow)
+        except allow_list.AllowListError as exc:
+            raise SettingsError(f"osc_allow (OSCAR_OSC_ALLOW): {exc}") from None
 
 
 # setting field -> environment variable
@@ -136,6 +163,10 @@ ENV_VARS = {
     "events_endpoint": "OSCAR_EVENTS_ENDPOINT",
     "actor_endpoint_template": "OSCAR_ACTOR_ENDPOINT_TEMPLATE",
     "request_timeout": "OSCAR_REQUEST_TIMEOUT",
+    "osc_allow": "OSCAR_OSC_ALLOW",
+    "osc_schedule_horizon": "OSCAR_OSC_SCHEDULE_HORIZON",
+    "osc_tcp_idle_timeout": "OSCAR_OSC_TCP_IDLE_TIMEOUT",
+    "osc_tcp_max_clients": "OSCAR_OSC_TCP_MAX_CLIENTS",
 }
 
 
@@ -153,6 +184,10 @@ def _convert(field: str, raw: object, source: str) -> object:
     except (TypeError, ValueError):
         number = "a whole number" if kind == "int" else "a number"
         raise SettingsError(f"{source}: {field} must be {number}, got {raw!r}") from None
+    if field == "osc_allow" and isinstance(raw, list):  # oscar.toml: osc_allow = ["10.0.0.0/8"]
+        if not all(isinstance(item, str) for item in raw):
+            raise SettingsError(f"{source}: osc_allow must be a list of addresses, got {raw!r}")
+        return ",".join(raw)
     return str(raw)
 
 

@@ -14,6 +14,10 @@ from oscar.supervisor_client import program_name
 
 ACTIVITY_LIMIT = 2000  # recent events kept in memory; older ones are in the log files
 RUNNING = "RUNNING"
+# A loop that has missed three heartbeats (actors and the listener report every 2 s) is shown as
+# stale while supervisord still says RUNNING: the process is there but not turning.
+STALE_AFTER = 6.0
+LISTENER_PROGRAM = "oscar-listener"
 
 
 class StatusTable:
@@ -56,13 +60,23 @@ class StatusTable:
                                 and status.at < self.processes_at):
             row["state"] = states.NOT_RUNNING
         row.setdefault("since", 0.0)
-        for key in ("sent", "dropped", "queued", "replies", "connects"):
+        for key in ("sent", "dropped", "queued", "in_flight", "accepted", "replies", "connects"):
             row.setdefault(key, 0)
         for key in ("last_error", "last_command", "last_reply", "peer"):
             row.setdefault(key, "")
         for key in ("last_error_at", "last_command_at", "last_reply_at", "next_retry_at"):
             row.setdefault(key, 0.0)
+        # None: no report from this actor (yet). Age of the newest report, whatever it says.
+        row["heartbeat_age"] = max(0.0, time.time() - status.at) if status else None
+        row["stale"] = bool(device.enabled and status is not None and self._running(process)
+                            and row["heartbeat_age"] > STALE_AFTER)
         return row
+
+    def _running(self, process: dict[str, Any] | None) -> bool:
+        """RUNNING, or unknown (supervisord not reachable: the heartbeat is all we have)."""
+        if process is None:
+            return not self.processes or bool(self.supervisor_error)
+        return process["statename"] == RUNNING
 
     def recent(self, device: str = "", limit: int = 200) -> list[dict[str, Any]]:
         out = []
@@ -78,5 +92,7 @@ class StatusTable:
         if self.listener is None:
             return None
         row = asdict(self.listener)
-        row["age"] = time.time() - self.listener.at
+        row["age"] = max(0.0, time.time() - self.listener.at)
+        row["stale"] = (row["age"] > STALE_AFTER
+                        and self._running(self.processes.get(LISTENER_PROGRAM)))
         return row

@@ -2,11 +2,15 @@
 
 The schema is versioned with ``PRAGMA user_version``; each entry of MIGRATIONS moves it one step
 forward inside a transaction, so later fields are added without losing existing devices.
-Every change bumps a revision number that subscribers use to notice missed updates.
+Every change bumps a revision number that subscribers use to notice missed updates; the
+revision counts within one store, named by a random ``store_id`` made when the store is created
+(both live in the ``meta`` table).
 """
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
 import time
 from pathlib import Path
@@ -32,6 +36,10 @@ MIGRATIONS: list[str] = [
     CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
     INSERT INTO meta VALUES ('revision', 0);
     """,
+    # 2: device tags (groups), comma-separated: tags follow the name rule, so never hold a comma
+    """
+    ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    """,
 ]
 
 
@@ -44,16 +52,36 @@ class NotFound(KeyError):
         return self.args[0]
 
 
+class EmptyStore(RuntimeError):
+    """The file holds no Oscar store (zero length, or an SQLite file without our tables)."""
+
+
 class Store:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, create: bool = True):
+        """Open (and migrate) the store at ``path``. With ``create`` False a file without an
+        Oscar schema raises EmptyStore and is left untouched. A file that is not SQLite, or a
+        damaged one, raises sqlite3.DatabaseError before anything is written to it."""
         self.path = path
         path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN/COMMIT ourselves so every change is all or nothing.
         self._db = sqlite3.connect(str(path), isolation_level=None, timeout=5.0)
-        self._db.row_factory = sqlite3.Row
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
-        self._migrate()
+        try:
+            self._db.row_factory = sqlite3.Row
+            # Read-only checks first: a file we refuse must not be changed by opening it.
+            self.created = self.schema_version == 0
+            if self.created and not create:
+                raise EmptyStore(f"{path} holds no Oscar store")
+            problems = [row[0] for row in self._db.execute("PRAGMA quick_check")]
+            if problems != ["ok"]:
+                raise sqlite3.DatabaseError(f"damaged: {'; '.join(problems[:3])[:200]}")
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=FULL")
+            self._migrate()
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('store_id', ?)",
+                             (secrets.randbits(62),))
+        except BaseException:
+            self._db.close()
+            raise
 
     def close(self) -> None:
         self._db.close()
@@ -85,6 +113,35 @@ class Store:
     def revision(self) -> int:
         return int(self._db.execute("SELECT value FROM meta WHERE key='revision'").fetchone()[0])
 
+    @property
+    def store_id(self) -> str:
+        """Random, made with the store: tells a replaced store from the one it replaced."""
+        value = self._db.execute("SELECT value FROM meta WHERE key='store_id'").fetchone()[0]
+        return f"{int(value):016x}"
+
+    def raise_revision(self, minimum: int) -> bool:
+        """Move the revision up to ``minimum`` if it is lower (never down). True if it moved."""
+        cursor = self._db.execute(
+            "UPDATE meta SET value = ? WHERE key='revision' AND value < ?", (minimum, minimum))
+        return cursor.rowcount > 0
+
+    def count(self) -> int:
+        return int(self._db.execute("SELECT COUNT(*) FROM devices").fetchone()[0])
+
+    def backup_to(self, target: Path) -> None:
+        """A consistent copy of the store in ``target`` (mode 0600), made with SQLite's online
+        backup API while the store stays in use; written beside it and renamed into place."""
+        tmp = target.with_name(target.name + ".tmp")
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+        os.chmod(tmp, 0o600)
+        copy = sqlite3.connect(str(tmp), isolation_level=None)
+        try:
+            self._db.backup(copy)
+            copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal
+        finally:
+            copy.close()
+        os.replace(tmp, target)
+
     def _bump(self) -> int:
         self._db.execute("UPDATE meta SET value = value + 1 WHERE key='revision'")
         return self.revision
@@ -105,6 +162,7 @@ class Store:
     def _device(row: sqlite3.Row) -> Device:
         data = dict(row)
         data["enabled"] = bool(data["enabled"])
+        data["tags"] = tuple(tag for tag in data["tags"].split(",") if tag)
         return from_dict(data)
 
     def add(self, data: dict) -> Device:
@@ -170,4 +228,6 @@ class Store:
     @staticmethod
     def _values(device: Device) -> tuple:
         data = device.to_dict()
-        return tuple(int(data[f]) if f == "enabled" else data[f] for f in FIELD_NAMES)
+        data["enabled"] = int(data["enabled"])
+        data["tags"] = ",".join(data["tags"])
+        return tuple(data[f] for f in FIELD_NAMES)

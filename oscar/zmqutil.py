@@ -3,13 +3,31 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
+from collections.abc import Iterator
 
 import zmq
 
-from oscar.messages import DecodeError, Message, decode
+from oscar import keys
+from oscar.messages import DecodeError, Message, cap, decode
+from oscar.ratelimit import RateLimiter
 
 log = logging.getLogger(__name__)
+
+# ZMQ_MAXMSGSIZE per receiving socket: a peer that sends a bigger frame is disconnected by
+# ZeroMQ before the frame is kept in memory. ZeroMQ checks each frame on its own; docs/protocol.md
+# lists these and what they leave open.
+KIB = 1024
+MAX_CONTROL = 1024 * KIB  # a request: an import of thousands of devices fits
+MAX_EVENT = 64 * KIB  # events and status reports: ~1 KB each, their text fields capped
+MAX_COMMAND = 256 * KIB  # a command: at most one OSC packet (64 KiB) of data
+MAX_ACK = 1024 * KIB  # acks from an actor to the listener: a list of sequence numbers
+MAX_CONFIG = 16 * 1024 * KIB  # config PUB to SUB: a snapshot of every device
+MAX_ENVELOPE = 8  # routing frames in front of a control request (REQ adds one)
+
+# Undecodable messages are logged at most this often per socket (each one is counted).
+_bad_log = RateLimiter(per_second=5)
 
 
 def socket(ctx: zmq.Context, kind: int, **options: int) -> zmq.Socket:
@@ -18,6 +36,34 @@ def socket(ctx: zmq.Context, kind: int, **options: int) -> zmq.Socket:
     for name, value in options.items():
         sock.setsockopt(getattr(zmq, name), value)
     return sock
+
+
+def bind(sock: zmq.Socket, endpoint: str, home=None) -> None:
+    """``sock.bind(endpoint)``, as a CURVE server when the endpoint is tcp:// (oscar.keys);
+    ``home`` is the OSCAR_HOME holding the keys (default: this process's settings)."""
+    keys.secure(sock, endpoint, home, server=True)
+    sock.bind(endpoint)
+    if endpoint.startswith("ipc://"):
+        _bound_ipc.append(endpoint[len("ipc://"):])
+
+
+_bound_ipc: list[str] = []  # socket files this process bound
+
+
+def remove_ipc_files() -> None:
+    """After the context is terminated: remove the socket files this process bound (ZeroMQ
+    leaves them behind on close)."""
+    while _bound_ipc:
+        try:
+            os.unlink(_bound_ipc.pop())
+        except OSError:
+            pass  # already gone
+
+
+def connect(sock: zmq.Socket, endpoint: str, home=None) -> None:
+    """``sock.connect(endpoint)``, as a CURVE client when the endpoint is tcp://."""
+    keys.secure(sock, endpoint, home, server=False)
+    sock.connect(endpoint)
 
 
 def send(sock: zmq.Socket, message: Message) -> bool:
@@ -30,8 +76,12 @@ def send(sock: zmq.Socket, message: Message) -> bool:
 
 
 def receive(sock: zmq.Socket, counters: dict[str, int] | None = None) -> Message | None:
-    """One message, or None (logged and counted) when it does not decode."""
-    return _decode(sock, sock.recv_multipart(flags=zmq.NOBLOCK), counters)
+    """One message, or None (logged and counted) when it does not decode or is not there."""
+    try:
+        frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+    except zmq.Again:
+        return None
+    return _decode(sock, frames, counters)
 
 
 def _decode(sock: zmq.Socket, frames: list[bytes],
@@ -39,20 +89,37 @@ def _decode(sock: zmq.Socket, frames: list[bytes],
     try:
         return decode(frames)
     except DecodeError as exc:
-        if counters is not None:
-            counters["bad_messages"] = counters.get("bad_messages", 0) + 1
-        log.warning("ignored undecodable message on %s: %s", sock.get(zmq.LAST_ENDPOINT) or "?",
-                    exc)
+        count_bad(sock, counters, str(exc))
         return None
+
+
+def count_bad(sock: zmq.Socket, counters: dict[str, int] | None, reason: str) -> None:
+    """Count one refused message as ``bad_messages`` and log it, rate-limited and short."""
+    if counters is not None:
+        counters["bad_messages"] = counters.get("bad_messages", 0) + 1
+    endpoint = _endpoint(sock)
+    if _bad_log.allow(endpoint):
+        suppressed = _bad_log.suppressed.pop(endpoint, 0)
+        log.warning("ignored undecodable message on %s: %s%s", endpoint, cap(reason, 200),
+                    f" ({suppressed} more not logged)" if suppressed else "")
+
+
+def _endpoint(sock: zmq.Socket) -> str:
+    try:
+        return sock.get(zmq.LAST_ENDPOINT).decode(errors="replace") or "?"
+    except zmq.ZMQError:
+        return "?"
 
 
 def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
     """Yield the decodable messages waiting on ``sock``, at most ``limit`` per call so one busy
     socket cannot starve the rest of a poll loop."""
     for _ in range(limit):
-        if not sock.poll(0):
+        try:
+            frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+        except zmq.Again:
             return
-        message = receive(sock, counters)
+        message = _decode(sock, frames, counters)
         if message is not None:
             yield message
 
@@ -60,12 +127,49 @@ def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int =
 def drain_routed(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
     """Like drain(), for a ROUTER: yields (sender's routing id, message)."""
     for _ in range(limit):
-        if not sock.poll(0):
+        try:
+            peer, *frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+        except zmq.Again:
             return
-        peer, *frames = sock.recv_multipart(flags=zmq.NOBLOCK)
         message = _decode(sock, frames, counters)
         if message is not None:
             yield peer, message
+
+
+def drain_requests(sock: zmq.Socket, counters: dict[str, int] | None = None,
+                   limit: int = 64) -> Iterator[tuple[list[bytes], Message | None, str]]:
+    """Requests waiting on a ROUTER that stands in for REP: (envelope, message, error).
+
+    A REQ peer sends ``[routing id(s)..., b"", topic, body]``. Frames with no empty delimiter
+    (a DEALER, random bytes) cannot be answered and are counted and dropped; a request that
+    is addressed properly but does not decode comes out with ``message`` None and ``error``
+    saying why, so the caller can send a coded reply. Whatever arrives, nothing raises.
+    """
+    for _ in range(limit):
+        try:
+            frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+        except zmq.Again:
+            return
+        try:
+            split = frames.index(b"", 1, MAX_ENVELOPE + 1)
+        except ValueError:
+            count_bad(sock, counters, f"{len(frames)} frames without a request envelope")
+            continue
+        envelope, body = frames[:split], frames[split + 1:]
+        try:
+            yield envelope, decode(body), ""
+        except DecodeError as exc:
+            count_bad(sock, counters, str(exc))
+            yield envelope, None, str(exc)
+
+
+def reply(sock: zmq.Socket, envelope: list[bytes], message: Message) -> bool:
+    """Answer a request from drain_requests(); False when the peer is gone or not reading."""
+    try:
+        sock.send_multipart([*envelope, b"", *message.encode()], flags=zmq.NOBLOCK)
+        return True
+    except zmq.ZMQError:  # Again (peer's queue full); a ROUTER drops unroutable replies itself
+        return False
 
 
 class StopFlag:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 
 import zmq
 
 from oscar import desired_state, logsetup, zmqutil
 from oscar import settings as settings_mod
 from oscar.actor import Actor
+from oscar.lifeline import Lifeline, exit_now
 from oscar.messages import Ack, Command, ConfigSnapshot, DeviceConfig, Message
 from oscar.models import NAME_RE, from_dict
 
@@ -29,7 +29,15 @@ class ConfigFollower:
 
     def __init__(self, actor: Actor):
         self.actor = actor
-        self.revision = -1
+        self.gate = desired_state.RevisionGate()
+
+    @property
+    def revision(self) -> int:
+        return self.gate.revision
+
+    @revision.setter
+    def revision(self, value: int) -> None:
+        self.gate.revision = value
 
     def apply(self, message: Message) -> None:
         if isinstance(message, DeviceConfig) and message.name == self.actor.name:
@@ -38,26 +46,26 @@ class ConfigFollower:
             found = next((d for d in message.devices if d["name"] == self.actor.name), None)
         else:
             return
-        if message.revision < self.revision:
+        # A snapshot repeating what we have is skipped; a replaced store's is taken whole.
+        if not self.gate.accepts(message.store_id, message.revision,
+                                 whole=isinstance(message, ConfigSnapshot)):
             return
-        if message.revision == self.revision and isinstance(message, ConfigSnapshot):
-            return  # the periodic snapshot repeats what we have
-        self.revision = message.revision
         self.actor.configure(from_dict(found) if found else None)
 
 
 def run(name: str) -> int:
     settings = settings_mod.load()
+    lifeline = Lifeline(f"oscar-device-{name}")
     ctx = zmq.Context()
     events = zmqutil.socket(ctx, zmq.PUSH, SNDHWM=10_000)
-    events.connect(settings.events)
+    zmqutil.connect(events, settings.events, settings.home)
     actor = Actor(name, emit=lambda message: zmqutil.send(events, message))
     follower = ConfigFollower(actor)
 
-    commands = zmqutil.socket(ctx, zmq.ROUTER, RCVHWM=10_000)
-    commands.bind(settings.actor_endpoint(name))
-    config = zmqutil.socket(ctx, zmq.SUB)
-    config.connect(settings.publish)
+    commands = zmqutil.socket(ctx, zmq.ROUTER, RCVHWM=10_000, MAXMSGSIZE=zmqutil.MAX_COMMAND)
+    zmqutil.bind(commands, settings.actor_endpoint(name), settings.home)
+    config = zmqutil.socket(ctx, zmq.SUB, MAXMSGSIZE=zmqutil.MAX_CONFIG)
+    zmqutil.connect(config, settings.publish, settings.home)
     for prefix in (DeviceConfig(name, None, 0).topic(), ConfigSnapshot([], 0).topic()):
         config.setsockopt(zmq.SUBSCRIBE, prefix)
 
@@ -71,6 +79,7 @@ def run(name: str) -> int:
     log.info("device actor %s started on %s", name, settings.actor_endpoint(name))
     try:
         while not stop.stop:
+            lifeline.beat()
             poller = zmq.Poller()
             poller.register(commands, zmq.POLLIN)
             poller.register(config, zmq.POLLIN)
@@ -103,11 +112,15 @@ def run(name: str) -> int:
                 except zmq.Again:
                     pass  # that listener is gone or stuck; it resends what it still needs
     finally:
+        lifeline.stop()
         actor.shutdown()
         for sock in (commands, config):
             sock.close(linger=0)
-        events.close(linger=500)  # give the final "stopped" status a moment to leave
+        # A moment for the final "stopped" status to leave: enough when the registry is up
+        # (it leaves at once), short when it is not (40 actors stop in one batch).
+        events.close(linger=100)
         ctx.term()
+        zmqutil.remove_ipc_files()
     log.info("device actor %s stopped", name)
     return 0
 
@@ -123,4 +136,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    exit_now(main())  # no interpreter teardown: 40 actors stop in one batch

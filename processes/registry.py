@@ -1,9 +1,13 @@
 """supervisord program oscar-registry: device store, control socket, config PUB, live status.
 
-Owns the SQLite store (the only writer), answers the control socket (REP), publishes desired
-state (with a periodic snapshot for late joiners), collects events from the listener and actors
-(PULL) into the status table and re-publishes them for the web UI, and keeps supervisord's
-device programs in step with the store.
+Owns the SQLite store (the only writer), answers the control socket (a ROUTER that speaks
+REP's envelope, so no bytes a peer sends can wedge or kill it), publishes desired state (with a
+periodic snapshot for late joiners), collects events from the listener and actors (PULL) into
+the status table and re-publishes them for the web UI, keeps supervisord's device programs in
+step with the store, and copies the store to $OSCAR_HOME/backups/ once a day.
+
+It refuses to start on a store that is missing, empty or unreadable while the data plane still
+runs devices (oscar/store_guard.py): exit code 2, the reason and the way to restore in its log.
 """
 
 from __future__ import annotations
@@ -14,11 +18,13 @@ import time
 
 import zmq
 
-from oscar import logsetup, zmqutil
+from oscar import backups, logsetup, zmqutil
 from oscar import settings as settings_mod
+from oscar.lifeline import Lifeline
 from oscar.messages import (
     ActorStatus,
     ConfigSnapshot,
+    DeviceConfig,
     Event,
     ListenerStatus,
     Message,
@@ -28,63 +34,91 @@ from oscar.messages import (
 from oscar.reconciler import Reconciler
 from oscar.registry_service import RegistryService
 from oscar.status_table import StatusTable
-from oscar.store import Store
+from oscar.store_guard import StoreRefused, open_store
 from oscar.supervisor_client import Programs
 
 log = logging.getLogger("oscar.registry")
 SNAPSHOT_EVERY = 2.0
+# A subscriber that is (re)connecting misses what is published meanwhile (ZeroMQ's slow joiner):
+# right after start-up and after every change, repeat the snapshot soon, so a device added just
+# then is known to the listener within a fraction of a second, not at the next 2 s snapshot.
+SNAPSHOT_SOON = 0.25
+QUICK_SNAPSHOTS_FOR = 3.0
+EXIT_STORE_REFUSED = 2
+CONTROL_RCVHWM = 64  # requests queued per client; a REQ client has at most one in flight
+EVENTS_RCVHWM = 10_000  # per sender: status and events arrive in bursts, drained 512 a turn
 
 
 def run() -> int:
     settings = settings_mod.load()
+    lifeline = Lifeline("oscar-registry")
     settings.ensure_dirs()
-    store = Store(settings.db_path)
+    try:
+        store = open_store(settings)
+    except StoreRefused as exc:
+        log.critical("%s", exc)
+        lifeline.stop()
+        return EXIT_STORE_REFUSED
     ctx = zmq.Context()
-    control = zmqutil.socket(ctx, zmq.REP)
-    control.bind(settings.control)
+    control = zmqutil.socket(ctx, zmq.ROUTER, MAXMSGSIZE=zmqutil.MAX_CONTROL,
+                             RCVHWM=CONTROL_RCVHWM)
+    zmqutil.bind(control, settings.control, settings.home)
     pub = zmqutil.socket(ctx, zmq.PUB, SNDHWM=100_000)
-    pub.bind(settings.publish)
-    events = zmqutil.socket(ctx, zmq.PULL, RCVHWM=100_000)
-    events.bind(settings.events)
+    zmqutil.bind(pub, settings.publish, settings.home)
+    events = zmqutil.socket(ctx, zmq.PULL, RCVHWM=EVENTS_RCVHWM, MAXMSGSIZE=zmqutil.MAX_EVENT)
+    zmqutil.bind(events, settings.events, settings.home)
+
+    snapshot_due = time.monotonic() + SNAPSHOT_SOON
+    quick_until = time.monotonic() + QUICK_SNAPSHOTS_FOR
 
     def publish(message: Message) -> None:
+        nonlocal snapshot_due
         zmqutil.send(pub, message)
+        if isinstance(message, (DeviceConfig, ConfigSnapshot)):
+            snapshot_due = min(snapshot_due, time.monotonic() + SNAPSHOT_SOON)
 
     table = StatusTable()
     programs = Programs(settings)
     reconciler = Reconciler(programs, table)
     service = RegistryService(settings, store, publish, table, programs, reconciler)
-    counters: dict[str, int] = {}
+    counters = service.counters
+    backup = backups.DailyBackup(store, backups.directory(settings.home))
+    backup.tick()  # the start-up copy
     service.sync()  # reconcile at start-up: programs and data plane match the store
     reconciler.start()
     stop = zmqutil.StopFlag()
-    snapshot_due = time.monotonic() + SNAPSHOT_EVERY
-    log.info("registry serving %s (store %s, revision %d)", settings.control, settings.db_path,
-             store.revision)
+    log.info("registry serving %s (store %s, id %s, revision %d)", settings.control,
+             settings.db_path, store.store_id, store.revision)
+    poller = zmq.Poller()
+    poller.register(control, zmq.POLLIN)
+    poller.register(events, zmq.POLLIN)
     try:
         while not stop.stop:
-            poller = zmq.Poller()
-            poller.register(control, zmq.POLLIN)
-            poller.register(events, zmq.POLLIN)
+            lifeline.beat()
             ready = dict(poller.poll(timeout=250))
             if events in ready:
                 for message in zmqutil.drain(events, counters):
                     _record(table, message, publish)
             if control in ready:
-                request = zmqutil.receive(control, counters)
-                if isinstance(request, Request):
-                    reply = service.handle(request)
-                else:
-                    reply = Reply(ok=False, code="bad_request", error="not an Oscar request")
-                control.send_multipart(reply.encode())
-            if time.monotonic() >= snapshot_due:
-                snapshot_due = time.monotonic() + SNAPSHOT_EVERY
-                publish(ConfigSnapshot([d.to_dict() for d in store.list()], store.revision))
+                for envelope, request, error in zmqutil.drain_requests(control, counters):
+                    if isinstance(request, Request):
+                        reply = service.handle(request)
+                    else:
+                        reply = Reply(ok=False, code="bad_request",
+                                      error=f"not an Oscar request: {error or 'not a request'}")
+                    zmqutil.reply(control, envelope, reply)
+            now = time.monotonic()
+            if now >= snapshot_due:
+                snapshot_due = now + (SNAPSHOT_SOON if now < quick_until else SNAPSHOT_EVERY)
+                zmqutil.send(pub, service.snapshot())
+                backup.tick()
     finally:
+        lifeline.stop()
         reconciler.stop()
         for sock in (control, pub, events):
             sock.close(linger=0)
         ctx.term()
+        zmqutil.remove_ipc_files()
         store.close()
     log.info("registry stopped")
     return 0

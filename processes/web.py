@@ -19,6 +19,7 @@ import waitress  # noqa: E402
 
 from oscar import logsetup  # noqa: E402
 from oscar import settings as settings_mod  # noqa: E402
+from oscar.lifeline import follow_parent  # noqa: E402
 from oscar.web_auth import AuthFileError  # noqa: E402
 from web import create_app  # noqa: E402
 
@@ -46,6 +47,7 @@ def run() -> int:
         return 1
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
+    follow_parent("oscar-web")  # SIGTERM when supervisord dies, even by kill -9
     log.info("web UI on http://%s:%d/", settings.web_host, settings.web_port)
     server.run()
     log.info("web UI stopped")

@@ -1,8 +1,7 @@
-import shutil
 
 import pytest
 
-from tests.support import FakeDevice, OscarSystem
+from tests.support import FakeDevice, OscarSystem, stop_and_clean
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -20,12 +19,7 @@ def oscar(request):
     try:
         yield system
     finally:
-        system.stop()
-        report = getattr(request.node, "report_call", None)
-        if report is not None and report.failed:
-            print(f"OSCAR_HOME kept for inspection: {system.home}")
-        else:
-            shutil.rmtree(system.home, ignore_errors=True)
+        stop_and_clean(system, request)
 
 
 @pytest.fixture

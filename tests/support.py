@@ -7,6 +7,7 @@ run beside each other; every process started is stopped and checked gone by PID.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -106,7 +107,15 @@ class OscarSystem:
         wait_for(lambda: self.client().call("ping"), timeout=20, message="registry to answer")
         wait_for(lambda: self.program_state("oscar-listener") == "RUNNING", timeout=20,
                  message="listener RUNNING")
+        # RUNNING only means "up for startsecs"; its first heartbeat reaches the registry after
+        # it has subscribed to config, so a device added from now on is never missed (on a
+        # loaded machine the interpreter start alone can take longer than startsecs).
+        wait_for(self._listener_reporting, timeout=20, message="listener heartbeat")
         return self
+
+    def _listener_reporting(self) -> bool:
+        listener = self.client().call("status")["listener"]
+        return bool(listener) and listener["pid"] == self.pid_of("oscar-listener")
 
     def stop(self) -> None:
         if self._client is not None:
@@ -214,11 +223,24 @@ class OscarSystem:
 
 class FakeDevice:
     """The hardware we cannot have: a TCP server that records what arrives, on cue it drops
-    connections, stops listening, or answers."""
+    connections, stops listening, stops reading (``stall``/``resume``), or answers."""
 
     def __init__(self, port: int | None = None, reply: bytes = b"",
-                 on_data: Callable[[bytes], None] | None = None, flood: int = 0):
+                 on_data: Callable[[bytes], None] | None = None, flood: int = 0,
+                 rcvbuf: int = 0):
         self.port = port or free_port()
+        # SO_RCVBUF of its connections; small like an embedded device's, so that little can
+        # wait in its kernel while it is stalled (Linux: at least ~2 KB, half of it for data).
+        self.rcvbuf = rcvbuf
+        # (time.time(), connection number from 1, bytes) per read, to tell when and where
+        # each byte reached the device's application.
+        self.arrivals: list[tuple[float, int, bytes]] = []
+        # On resume: connection number -> bytes its kernel had taken while we did not read.
+        self.buffered_at_resume: dict[int, int] = {}
+        self._numbers: dict[socket.socket, int] = {}
+        self._stalled = threading.Event()
+        self._resume = threading.Event()
+        self._resumed = threading.Event()
         self.reply = reply
         self.flood = flood  # bytes of unsolicited output sent on each new connection
         self.on_data = on_data
@@ -235,6 +257,8 @@ class FakeDevice:
     def start(self) -> FakeDevice:
         server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if self.rcvbuf:  # inherited by accepted connections; must be set before listen
+            server.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf)
         server.bind(("127.0.0.1", self.port))
         server.listen(8)
         server.settimeout(0.1)
@@ -251,19 +275,19 @@ class FakeDevice:
         assert self._server is not None
         selector.register(self._server, selectors.EVENT_READ)
         while self._running:
+            if self._stalled.is_set():
+                # The application hangs: it neither accepts nor reads; the kernel still
+                # completes handshakes and takes data until its receive buffers are full.
+                if self._resume.is_set():
+                    self._wake(selector)
+                else:
+                    time.sleep(0.02)
+                    self._drop_if_asked(selector)
+                    continue
             for key, _ in selector.select(timeout=0.05):
                 sock = key.fileobj
                 if sock is self._server:
-                    try:
-                        conn, _ = self._server.accept()
-                    except OSError:
-                        continue
-                    with self._lock:
-                        self._conns.append(conn)
-                        self.connections += 1
-                    selector.register(conn, selectors.EVENT_READ)
-                    if self.flood:
-                        threading.Thread(target=self._flood, args=(conn,), daemon=True).start()
+                    self._accept(selector)
                     continue
                 try:
                     data = sock.recv(65536)  # type: ignore[union-attr]
@@ -277,6 +301,8 @@ class FakeDevice:
                     continue
                 with self._lock:
                     self.received += data
+                    number = self._numbers.get(sock, 0)  # type: ignore[call-overload]
+                    self.arrivals.append((time.time(), number, data))
                 if self.on_data is not None:
                     self.on_data(data)
                 if self.reply:
@@ -284,22 +310,73 @@ class FakeDevice:
                         sock.sendall(self.reply)  # type: ignore[union-attr]
                     except OSError:
                         pass
-            if self._drop.is_set():
-                for conn in list(self._conns):
-                    selector.unregister(conn)
-                    try:
-                        conn.shutdown(socket.SHUT_RDWR)
-                    except OSError:
-                        pass
-                    conn.close()
-                with self._lock:
-                    self._conns.clear()
-                self._drop.clear()
-                self._dropped.set()
+            self._drop_if_asked(selector)
         for conn in self._conns:
             conn.close()
         self._conns.clear()
         selector.close()
+
+    def _accept(self, selector: Any) -> None:
+        import selectors
+
+        assert self._server is not None
+        try:
+            conn, _ = self._server.accept()
+        except OSError:
+            return
+        with self._lock:
+            self._conns.append(conn)
+            self.connections += 1
+            self._numbers[conn] = self.connections
+        selector.register(conn, selectors.EVENT_READ)
+        if self.flood:
+            threading.Thread(target=self._flood, args=(conn,), daemon=True).start()
+
+    def _drop_if_asked(self, selector: Any) -> None:
+        if not self._drop.is_set():
+            return
+        for conn in list(self._conns):
+            selector.unregister(conn)
+            try:
+                conn.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            conn.close()
+        with self._lock:
+            self._conns.clear()
+        self._drop.clear()
+        self._dropped.set()
+
+    def _wake(self, selector: Any) -> None:
+        """End a stall: take the connections the kernel completed meanwhile, note how many bytes
+        each one's kernel holds (they reached the device while it hung), then read again."""
+        import fcntl
+        import select
+        import struct
+        import termios
+
+        assert self._server is not None
+        while select.select([self._server], [], [], 0)[0]:
+            self._accept(selector)
+        for conn in list(self._conns):
+            try:
+                raw = fcntl.ioctl(conn.fileno(), termios.FIONREAD, b"\0\0\0\0")
+                self.buffered_at_resume[self._numbers[conn]] = struct.unpack("i", raw)[0]
+            except OSError:
+                self.buffered_at_resume[self._numbers[conn]] = 0
+        self._stalled.clear()
+        self._resume.clear()
+        self._resumed.set()
+
+    def stall(self) -> None:
+        """Stop accepting and reading, like a device whose application hangs."""
+        self._resumed.clear()
+        self._stalled.set()
+
+    def resume(self) -> None:
+        """Accept and read again (see ``buffered_at_resume``)."""
+        self._resume.set()
+        assert self._resumed.wait(5), "fake device did not resume"
 
     def _flood(self, conn: socket.socket) -> None:
         chunk = b"#" * 65536
@@ -334,6 +411,17 @@ class FakeDevice:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def stop_and_clean(system: OscarSystem, request: Any) -> None:
+    """Stop a test's Oscar (checked gone by PID); keep its OSCAR_HOME (logs!) only when the
+    test failed, and say where."""
+    system.stop()
+    report = getattr(request.node, "report_call", None)
+    if report is not None and report.failed:
+        print(f"OSCAR_HOME kept for inspection: {system.home}")
+    else:
+        shutil.rmtree(system.home, ignore_errors=True)
 
 
 def osc_message(address: str, *args: Any) -> bytes:

@@ -13,7 +13,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from web import present, system_info
 from web.cue import CueError, send_test_cue
-from web.registry import Registry
+from web.registry import Registry, RegistryError, RegistryUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -44,9 +44,18 @@ def bad_request(exc: BadRequest):
 
 @bp.get("/health")
 def health():
-    """Always 200 while the web UI runs; says whether the registry answers."""
+    """Always 200 while the web UI runs; says whether the registry answers and how old the
+    listener's and the actors' last heartbeats are. ``stale`` names the supervisord programs
+    that are RUNNING but stopped reporting (an empty list is healthy)."""
     ping = registry().ping()
-    return jsonify(web="ok", registry={"reachable": ping is not None, **(ping or {})})
+    body: dict[str, Any] = {"web": "ok",
+                            "registry": {"reachable": ping is not None, **(ping or {})}}
+    if ping is not None:
+        try:
+            body.update(present.heartbeats(registry().call("status")))
+        except (RegistryUnavailable, RegistryError) as exc:
+            body["registry"]["status_error"] = str(exc)
+    return jsonify(body)
 
 
 @bp.get("/status")

@@ -21,6 +21,7 @@ from flask import (
 )
 
 from oscar.web_auth import AuthConfig, AuthFile, AuthFileError
+from web.login_limit import LoginLimiter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
@@ -112,6 +113,7 @@ def check_request() -> None:
 
 
 def init_app(app: Flask) -> None:
+    app.extensions["login_limiter"] = LoginLimiter()
     app.before_request(check_request)
     app.jinja_env.globals["csrf_token"] = csrf_token
 
@@ -132,13 +134,26 @@ def login():
         return redirect(target)
     error = ""
     if request.method == "POST":
+        limiter: LoginLimiter = current_app.extensions["login_limiter"]
+        client = request.remote_addr or "unknown"
+        wait = limiter.retry_after(client)
+        if wait:  # refused before the password is even checked; not logged again (flood)
+            return (render_template("login.html", next=target,
+                                    error=f"Too many attempts, try again in {wait} s."),
+                    429, {"Retry-After": str(wait)})
         if config.check_password(request.form.get("password", "")):
+            limiter.succeeded(client)
             session.clear()
             session.permanent = True
             session["auth_epoch"] = config.epoch
-            log.info("web login from %s", request.remote_addr)
+            log.info("web login from %s", client)
             return redirect(target)
-        log.warning("failed web login from %s", request.remote_addr)
+        limiter.failed(client)
+        if limiter.retry_after(client):
+            log.warning("failed web login from %s; further attempts refused for %d s",
+                        client, limiter.retry_after(client))
+        else:
+            log.warning("failed web login from %s", client)
         error = "Wrong password."
     return render_template("login.html", error=error, next=target), 401 if error else 200
 

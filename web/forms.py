@@ -11,11 +11,13 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
-from oscar.models import DEFAULTS, FIELD_NAMES
+from oscar.models import DEFAULTS, ENCODINGS, FIELD_NAMES
 
 # Every field of the device record, so a field added to the record shows up here by itself.
 FIELDS = FIELD_NAMES
 CHECKBOXES = frozenset(f for f, default in DEFAULTS.items() if isinstance(default, bool))
+# Fields shown as a select: field -> the allowed values, in the order offered.
+CHOICES = {"encoding": ENCODINGS}
 
 LABELS = {
     "name": "Name",
@@ -27,6 +29,7 @@ LABELS = {
     "ttl": "Command TTL (s)",
     "backoff_min": "Reconnect backoff min (s)",
     "backoff_max": "Reconnect backoff max (s)",
+    "tags": "Tags",
 }
 
 HELP = {
@@ -36,11 +39,13 @@ HELP = {
     "port": "TCP port, 1-65535.",
     "enabled": "Disabled devices have no actor; cues to them are refused.",
     "terminator": "Bytes after each command. Escapes: \\r \\n \\t \\0 \\\\ \\xNN.",
-    "encoding": "Text encoding of commands, e.g. utf-8, ascii, latin-1.",
+    "encoding": "Text encoding of commands; the terminator must be writable in it too.",
     "ttl": "A command older than this (device down, actor restarting) is dropped, "
            "so a stale cue never fires late.",
     "backoff_min": "First reconnect delay; it doubles up to the max.",
     "backoff_max": "Longest reconnect delay.",
+    "tags": "Groups, comma-separated (e.g. proj,stage-left), same characters as names. "
+            "A cue to /group/TAG/message reaches every enabled device with TAG.",
 }
 
 
@@ -53,6 +58,8 @@ def _text(value: Any) -> str:
         return "on" if value else ""
     if isinstance(value, float):
         return f"{value:g}"
+    if isinstance(value, (list, tuple)):
+        return ",".join(str(item) for item in value)
     return "" if value is None else str(value)
 
 
@@ -83,6 +90,18 @@ class DeviceForm:
         if not include_name:
             record.pop("name")
         return record
+
+    def choices(self, field: str) -> list[tuple[str, str]] | None:
+        """(value, text) options of a select field, None for other fields. A stored value no
+        longer offered (a device saved by an older Oscar) stays selected and marked, so saving
+        shows the field's error instead of silently switching to another value."""
+        if field not in CHOICES:
+            return None
+        options = [(value, value) for value in CHOICES[field]]
+        current = self.values.get(field, "")
+        if current and current not in CHOICES[field]:
+            options.insert(0, (current, f"{current} (not supported: choose another)"))
+        return options
 
     def other_errors(self) -> dict[str, str]:
         """Errors about something that is not one of the form's fields."""

@@ -8,7 +8,8 @@ import time
 from typing import Any
 
 from oscar import states
-from oscar.cli_format import ago
+from oscar.cli_format import NOT_REJECTIONS, ago, heartbeat_text, waiting_text
+from oscar.supervisor_client import program_name
 
 STATE_LABELS = {
     states.CONNECTED: "connected",
@@ -52,25 +53,41 @@ def device_cells(row: dict[str, Any], now: float) -> dict[str, str]:
         "since": when(row.get("since", 0.0), now),
         "sent": str(row.get("sent", 0)),
         "dropped": str(row.get("dropped", 0)),
-        "queued": f"{row.get('queued', 0)} queued" if row.get("queued") else "",
+        "queued": waiting_text(row),  # "2 in flight, 3 queued", shown beside "dropped"
         "last_command": row.get("last_command", ""),
         "last_command_at": when(row.get("last_command_at", 0.0), now),
         "last_reply": row.get("last_reply", ""),
         "last_reply_at": when(row.get("last_reply_at", 0.0), now),
         "last_error": row.get("last_error", ""),
         "last_error_at": when(row.get("last_error_at", 0.0), now),
+        "heartbeat": heartbeat_cell(row),
+        "tags": ", ".join(config.get("tags") or ()),
     }
+
+
+def heartbeat_cell(row: dict[str, Any]) -> str:
+    """'heartbeat 1s ago', or 'stale 12s' (shown in red) when a RUNNING loop stopped turning."""
+    if row.get("heartbeat_age") is None:
+        return ""
+    return heartbeat_text(row) if row.get("stale") else f"heartbeat {heartbeat_text(row)} ago"
 
 
 def listener_text(listener: dict[str, Any] | None) -> str:
     if not listener:
         return "no report yet (is oscar-listener running?)"
     counters = listener.get("counters", {})
-    counted = ("packets", "forwarded", "tcp_connections")
-    rejected = sum(v for k, v in counters.items() if k not in counted)
-    return (f"UDP {listener['udp_port']}, TCP {listener['tcp_port']}; "
+    rejected = sum(v for k, v in counters.items() if k not in NOT_REJECTIONS)
+    text = (f"UDP {listener['udp_port']}, TCP {listener['tcp_port']}; "
             f"{counters.get('packets', 0)} packets, {counters.get('forwarded', 0)} forwarded, "
             f"{rejected} rejected")
+    dropped = counters.get("expired", 0) + counters.get("cancelled", 0)
+    if dropped:
+        text += f", {dropped} dropped"
+    if counters.get("scheduled"):  # cues from bundles dated in the future, waiting now
+        text += f", {counters['scheduled']} scheduled"
+    if "age" in listener:
+        text += "; " + heartbeat_cell({**listener, "heartbeat_age": listener["age"]})
+    return text
 
 
 def with_cells(status: dict[str, Any]) -> dict[str, Any]:
@@ -80,7 +97,25 @@ def with_cells(status: dict[str, Any]) -> dict[str, Any]:
     for row in status["devices"]:
         row["cells"] = device_cells(row, now)
     status["listener_text"] = listener_text(status.get("listener"))
+    status["listener_stale"] = bool((status.get("listener") or {}).get("stale"))
     return status
+
+
+def heartbeats(status: dict[str, Any]) -> dict[str, Any]:
+    """The heartbeat part of /api/health, from the registry's status answer."""
+    listener = status.get("listener")
+    actors = [row for row in status["devices"]
+              if row["config"]["enabled"] and row.get("heartbeat_age") is not None]
+    oldest = max(actors, key=lambda row: row["heartbeat_age"], default=None)
+    stale = ["oscar-listener"] if listener and listener.get("stale") else []
+    stale += [program_name(row["name"]) for row in status["devices"] if row.get("stale")]
+    return {
+        "listener": {"heartbeat_age": round(listener["age"], 1) if listener else None,
+                     "stale": bool(listener and listener.get("stale"))},
+        "actors": {"oldest_heartbeat_age": round(oldest["heartbeat_age"], 1) if oldest else None,
+                   "oldest": oldest["name"] if oldest else None},
+        "stale": stale,
+    }
 
 
 def precise_clock(timestamp: float) -> str:

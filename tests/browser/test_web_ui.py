@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 
@@ -14,7 +16,7 @@ from selenium.common.exceptions import (
     WebDriverException,
 )
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from tests.browser.conftest import web_url
 from tests.support import REPO, FakeDevice, osc_message, wait_for
@@ -230,6 +232,32 @@ def test_delete_asks_for_confirmation(system, browser):
     assert not browser.find_elements(By.CSS_SELECTOR, 'tr[data-device="spare"]')
     wait_for(lambda: system.program_state("oscar-device-spare") == "ABSENT", timeout=15,
              message="the spare actor removed")
+
+
+def test_edit_tags_and_encoding_then_a_frozen_actor_shows_stale_in_red(system, browser):
+    browser.get(web_url(system, "/devices/proj1/edit"))
+    fill(browser, {"tags": "stage-left, proj"})
+    Select(browser.find_element(By.ID, "encoding")).select_by_value("iso8859-1")
+    browser.find_element(By.ID, "save").click()
+    until(browser, lambda d: cell(d, "proj1", "tags") == "proj, stage-left",
+          message="the tags next to the name")
+    device = system.call("get", name="proj1")
+    assert (device["tags"], device["encoding"]) == (["proj", "stage-left"], "iso8859-1")
+    wait_state(browser, "proj1", "connected")
+
+    pid = system.pid_of("oscar-device-proj1")
+    os.kill(pid, signal.SIGSTOP)  # its loop stops turning while supervisord says RUNNING
+    try:
+        until(browser, lambda d: cell(d, "proj1", "heartbeat").startswith("stale "),
+              message="the stale heartbeat")
+        shown = row(browser, "proj1").find_element(By.CSS_SELECTOR, '[data-field="heartbeat"]')
+        assert shown.value_of_css_property("color") == "rgba(255, 107, 107, 1)"  # --bad
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    until(browser, lambda d: cell(d, "proj1", "heartbeat").startswith("heartbeat "),
+          message="the heartbeat back to normal")
+    shown = row(browser, "proj1").find_element(By.CSS_SELECTOR, '[data-field="heartbeat"]')
+    assert shown.value_of_css_property("color") != "rgba(255, 107, 107, 1)"
 
 
 def oscar_web(system, *args: str, stdin: str = "") -> None:

@@ -14,7 +14,7 @@ def test_garbage_truncated_wrong_types_unknown_device_listener_stays_up(oscar, d
 
     oscar.send_udp(b"\x00\xff garbage \x01")  # not OSC at all
     oscar.send_udp(good[:11])  # truncated
-    oscar.send_udp(osc_message("/device/proj/message", True))  # wrong type (bool)
+    oscar.send_udp(osc_message("/device/proj/message", None))  # nil (N) has no text
     oscar.send_udp(osc_message("/device/proj/message"))  # no argument
     oscar.send_udp(osc_message("/device/ghost/message", "X"))  # unknown device
     oscar.send_udp(osc_message("/device/proj/explode", "X"))  # unknown verb

@@ -64,14 +64,35 @@ def test_status_table_shows_devices_and_listener_counters():
     })
     lines = text.splitlines()
     assert lines[0].split() == ["DEVICE", "ADDRESS", "STATE", "SINCE", "SENT", "DROPPED",
-                                "LAST", "ERROR", "PROCESS"]
-    assert lines[1].split() == ["proj1", "10.0.0.5:4352", "connected", "-", "3", "1",
+                                "HEARTBEAT", "LAST", "ERROR", "PROCESS"]
+    assert lines[1].split() == ["proj1", "10.0.0.5:4352", "connected", "-", "3", "1", "-",
                                 "x" * 60, "RUNNING"]
     assert lines[3] == "listener: UDP 53999, TCP 53998; 10 packets, 6 forwarded, 4 rejected"
     assert lines[4] == "supervisord: cannot reach supervisord"
+
+
+def test_status_table_shows_heartbeat_ages_and_stale_loops():
+    text = status_table({
+        "devices": [status_row(heartbeat_age=1.7, stale=False),
+                    status_row(name="sw", heartbeat_age=12.2, stale=True)],
+        "listener": {"udp_port": 53999, "tcp_port": 53998, "counters": {}, "age": 9.5,
+                     "stale": True},
+    })
+    lines = text.splitlines()
+    assert lines[1].split()[6] == "1s"
+    assert lines[2].split()[6:8] == ["stale", "12s"]
+    assert lines[4].endswith("; heartbeat stale 9s")
 
 
 def test_status_table_without_devices_or_listener_says_so():
     assert status_table({"devices": []}) == (
         "no devices (add one: oscar device add NAME HOST PORT)\n\nlistener: no report yet"
     )
+
+
+def test_status_table_shows_commands_in_flight_and_queued_beside_dropped():
+    text = status_table({"devices": [status_row(in_flight=2, queued=3),
+                                     status_row(name="sw", in_flight=0, queued=4)]})
+    lines = text.splitlines()
+    assert "  1 (2 in flight, 3 queued)  " in lines[1]
+    assert "  1 (4 queued)  " in lines[2]

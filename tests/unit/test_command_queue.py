@@ -1,4 +1,4 @@
-from oscar.command_queue import MAX_QUEUED, CommandQueue, Pending
+from oscar.command_queue import MAX_QUEUED, CommandQueue, InFlight, Pending
 from oscar.messages import Command
 
 
@@ -42,27 +42,55 @@ def test_take_expired_removes_only_commands_older_than_ttl():
     assert drain(queue) == ["edge", "fresh"]
 
 
-def test_take_expired_keeps_a_half_written_head():
+def test_requeue_puts_commands_back_in_front_in_their_order_to_go_whole():
     queue = CommandQueue()
-    queue.push(pending("half-written", 50.0))
-    queue.push(pending("stale", 50.0))
-    queue.head().offset = 3
-    assert texts(queue.take_expired(now=100.0, ttl=10.0)) == ["stale"]
-    assert queue.head().offset == 3
-    assert drain(queue) == ["half-written"]
+    queue.push(pending("later"))
+    lost = [pending("first"), pending("second")]
+    lost[0].data, lost[0].offset, lost[0].end = b"first\r", 6, 6
+    lost[1].data, lost[1].offset, lost[1].end = b"second\r", 3, 13
+    queue.requeue(lost)
+    assert [(p.offset, p.end) for p in lost] == [(0, 0), (0, 0)]
+    assert drain(queue) == ["first", "second", "later"]
 
 
-def test_rewind_makes_the_head_go_again_whole():
+def test_requeue_nothing_changes_nothing():
     queue = CommandQueue()
-    queue.push(pending("%1POWR 1", 50.0))
-    queue.head().data, queue.head().offset = b"%1POWR 1\r", 4
-    queue.rewind()
-    assert queue.head().offset == 0
-    # Rewound, the old head is no longer protected from expiry.
-    assert texts(queue.take_expired(now=100.0, ttl=10.0)) == ["%1POWR 1"]
-
-
-def test_rewind_on_an_empty_queue_does_nothing():
-    queue = CommandQueue()
-    queue.rewind()
+    queue.requeue([])
     assert len(queue) == 0
+
+
+def started(wire, text, received_at=100.0):
+    item = pending(text, received_at)
+    item.data = text.encode() + b"\r"
+    wire.start(item)
+    return item
+
+
+def test_in_flight_commands_count_as_taken_once_their_last_byte_is_acknowledged():
+    wire = InFlight()
+    one, two = started(wire, "one"), None
+    wire.wrote(one, 4)  # "one\r" handed to the kernel whole
+    two = started(wire, "two")
+    wire.wrote(two, 2)  # half of "two\r"
+    assert wire.partial() is two
+    assert texts(wire.take_acked(unacked=6)) == []  # nothing acknowledged yet
+    assert texts(wire.take_acked(unacked=3)) == []  # "one" lacks its terminator
+    assert texts(wire.take_acked(unacked=2)) == ["one"]
+    assert len(wire) == 1 and wire.partial() is two
+    wire.wrote(two, 2)
+    assert wire.partial() is None
+    assert texts(wire.take_acked(unacked=0)) == ["two"]
+    assert not wire and wire.oldest_received() is None
+
+
+def test_in_flight_knows_its_oldest_command_even_out_of_order():
+    wire = InFlight()
+    for text, at in (("a", 50.0), ("b", 40.0), ("c", 45.0), ("d", 60.0)):
+        wire.wrote(started(wire, text, at), 2)
+    assert wire.oldest_received() == 40.0
+    assert texts(wire.take_acked(unacked=6)) == ["a"]
+    assert wire.oldest_received() == 40.0
+    assert texts(wire.take_acked(unacked=4)) == ["b"]
+    assert wire.oldest_received() == 45.0
+    assert texts(wire.clear()) == ["c", "d"]
+    assert wire.oldest_received() is None and len(wire) == 0

@@ -1,7 +1,9 @@
 import pytest
+from hypothesis import strategies as st
 
 from oscar import escapes
 from oscar.escapes import EscapeError
+from tests.unit.fuzzing import fuzz_pair
 
 
 @pytest.mark.parametrize(
@@ -70,3 +72,33 @@ def test_encode(data, text):
 def test_encode_then_decode_gives_back_every_byte():
     every_byte = bytes(range(256))
     assert escapes.decode(escapes.encode(every_byte)) == every_byte
+
+
+def test_error_message_of_a_huge_cue_is_short():
+    with pytest.raises(EscapeError) as caught:
+        escapes.decode("x" * 60_000 + "\\q" + "y" * 60_000)
+    assert "unknown escape \\q at position 60000" in str(caught.value)
+    assert len(str(caught.value)) < 200
+
+
+# ---- fuzzing: decode raises only EscapeError, UnicodeEncodeError or LookupError ---------------
+
+def check_decode_any_text(text, encoding):
+    try:
+        data = escapes.decode(text, encoding)
+    except (EscapeError, UnicodeEncodeError, LookupError) as exc:
+        assert len(str(exc)) < 400
+        return
+    assert isinstance(data, bytes)
+
+
+def check_encode_decode_round_trip(data):
+    assert escapes.decode(escapes.encode(data)) == data
+
+
+test_fuzz_decode, test_fuzz_decode_long = fuzz_pair(
+    st.text(st.sampled_from("ab\\rntx0fFgZ\u00e9\u2603") | st.characters(), max_size=40),
+    st.sampled_from(["utf-8", "ascii", "latin-1", "cp1252", "no-such-codec"]))(
+    check_decode_any_text)
+test_fuzz_round_trip, test_fuzz_round_trip_long = fuzz_pair(st.binary(max_size=200))(
+    check_encode_decode_round_trip)

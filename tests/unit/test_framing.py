@@ -1,4 +1,7 @@
+import re
+
 import pytest
+from hypothesis import strategies as st
 
 from oscar.framing import (
     MAX_PACKET,
@@ -9,6 +12,9 @@ from oscar.framing import (
     length_prefix_encode,
     slip_encode,
 )
+from oscar.osc_decode import OscError, decode_packet
+from tests.unit.fuzzing import fuzz_pair
+from tests.unit.osc_corpus import EXACT, HOSTILE
 
 OSC = b"/device/p1/message\x00\x00,s\x00\x00%1POWR 1\x00\x00\x00\x00"
 # A payload holding both SLIP specials, and its double-END encoding.
@@ -173,3 +179,108 @@ def test_stream_decoder_keeps_its_first_choice():
     # Later bytes starting with 0x00 are SLIP payload, not a length prefix.
     assert decoder.feed(b"\x00\x00\x00\x02hi\xc0") == [b"\x00\x00\x00\x02hi"]
     assert decoder.mode == "slip"
+
+
+def test_length_prefix_stays_broken_and_buffers_nothing_after_a_bad_prefix():
+    decoder = LengthPrefixDecoder()
+    with pytest.raises(FramingError):
+        decoder.feed(b"\xff\xff\xff\xff" + b"x" * 1000)
+    for _ in range(3):  # a caller that carries on anyway cannot make it grow
+        with pytest.raises(FramingError, match="length prefix 4294967295 exceeds"):
+            decoder.feed(b"y" * 100_000)
+        assert decoder.buffered == 0
+
+
+# ---- the OSC regression corpus carried by both framings -----------------------------------------
+
+CORPUS = [HOSTILE[name] for name in sorted(HOSTILE) if HOSTILE[name]] + [
+    EXACT[name][0] for name in sorted(EXACT)]
+
+
+@pytest.mark.parametrize("encode", [slip_encode, length_prefix_encode])
+def test_corpus_packets_cross_each_framing_byte_exact(encode):
+    stream = b"".join(encode(packet) for packet in CORPUS)
+    decoder = StreamDecoder()
+    assert feed_in_pieces(decoder, stream, range(7, len(stream), 7)) == CORPUS
+    assert decoder.buffered == 0
+
+
+@pytest.mark.parametrize("encode", [slip_encode, length_prefix_encode])
+def test_framed_corpus_decodes_like_datagrams(encode):
+    for packet in CORPUS:
+        [frame] = StreamDecoder().feed(encode(packet))
+        try:
+            expected = decode_packet(packet)
+        except OscError as exc:
+            with pytest.raises(OscError, match=re.escape(str(exc))):
+                decode_packet(frame)
+        else:
+            assert decode_packet(frame) == expected
+
+
+# ---- fuzzing: only FramingError escapes, buffers stay bounded -----------------------------------
+
+def run_decoder(decoder, chunks):
+    packets = []
+    for chunk in chunks:
+        try:
+            results = decoder.feed(chunk)
+        except FramingError:
+            assert isinstance(decoder, LengthPrefixDecoder | StreamDecoder)
+            assert decoder.buffered == 0
+            return packets
+        for result in results:
+            assert isinstance(result, bytes | FramingError)
+            if isinstance(result, bytes):
+                assert 0 < len(result) <= MAX_PACKET
+                packets.append(result)
+        assert decoder.buffered <= 4 + MAX_PACKET
+    return packets
+
+
+CHUNKS = st.lists(st.binary(max_size=300) | st.sampled_from(
+    [b"\xc0", b"\xdb", b"\xdb\xdc", b"\x00\x00\x00\x04", b"\x00\x01\x00\x01", b"\xff\xff\xff\xff",
+     b"\x00\x00\xff\xff", b"\x00\x00\x00\x00"]), max_size=30)
+
+
+def check_slip_random(chunks):
+    run_decoder(SlipDecoder(), chunks)
+
+
+def check_length_prefix_random(chunks):
+    run_decoder(LengthPrefixDecoder(), chunks)
+
+
+def check_stream_random(chunks):
+    run_decoder(StreamDecoder(), chunks)
+
+
+def check_round_trip(packets, encode, cuts):
+    stream = b"".join(encode(packet) for packet in packets)
+    positions = sorted({cut % (len(stream) + 1) for cut in cuts})
+    pieces = [stream[a:b] for a, b in zip([0, *positions], [*positions, len(stream)],
+                                          strict=True)]
+    assert run_decoder(StreamDecoder(), pieces) == packets
+
+
+def check_big_frames_stay_bounded(sizes):
+    decoder = LengthPrefixDecoder()
+    for size in sizes:  # frames up to the limit, fed in pieces: held, never more than one
+        frame = length_prefix_encode(b"z" * size)
+        for start in range(0, len(frame), 20_000):
+            run_decoder(decoder, [frame[start:start + 20_000]])
+    assert decoder.buffered == 0
+
+
+test_fuzz_slip, test_fuzz_slip_long = fuzz_pair(CHUNKS)(check_slip_random)
+test_fuzz_length_prefix, test_fuzz_length_prefix_long = fuzz_pair(CHUNKS)(
+    check_length_prefix_random)
+test_fuzz_stream, test_fuzz_stream_long = fuzz_pair(CHUNKS)(check_stream_random)
+test_fuzz_round_trip, test_fuzz_round_trip_long = fuzz_pair(
+    st.lists(st.binary(min_size=1, max_size=200).filter(lambda p: p[0] not in (0x00, 0xC0)),
+             max_size=8),
+    st.sampled_from([slip_encode, length_prefix_encode]),
+    st.lists(st.integers(0, 10_000), max_size=10))(check_round_trip)
+test_fuzz_big_frames, test_fuzz_big_frames_long = fuzz_pair(
+    st.lists(st.integers(1, MAX_PACKET), max_size=4), short=30, long=500)(
+    check_big_frames_stay_bounded)

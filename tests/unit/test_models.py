@@ -1,6 +1,19 @@
-import pytest
+import json
 
-from oscar.models import DEFAULTS, Device, ValidationError, from_dict, validate
+import msgpack
+import pytest
+from hypothesis import strategies as st
+
+from oscar.models import (
+    DEFAULTS,
+    ENCODINGS,
+    NAME_RE,
+    Device,
+    ValidationError,
+    from_dict,
+    validate,
+)
+from tests.unit.fuzzing import fuzz_pair
 
 REQUIRED = {"name": "proj1", "host": "127.0.0.1", "port": 9999}
 
@@ -14,10 +27,10 @@ def errors_for(data, base=None):
 def test_defaults_fill_every_optional_field():
     assert validate(REQUIRED) == Device(
         name="proj1", host="127.0.0.1", port=9999, enabled=True, terminator="\\r",
-        encoding="utf-8", ttl=10.0, backoff_min=0.5, backoff_max=10.0,
+        encoding="utf-8", ttl=10.0, backoff_min=0.5, backoff_max=10.0, tags=(),
     )
     assert set(DEFAULTS) == {"enabled", "terminator", "encoding", "ttl", "backoff_min",
-                             "backoff_max"}
+                             "backoff_max", "tags"}
 
 
 def test_missing_required_fields_are_each_named():
@@ -63,6 +76,16 @@ def test_validation_error_message_names_each_field():
         ("encoding", "UTF8", "utf-8"),
         ("encoding", "ascii", "ascii"),
         ("encoding", "utf-16-le", "utf-16-le"),
+        ("encoding", "ISO-8859-1", "iso8859-1"),
+        ("encoding", "Shift-JIS", "shift_jis"),
+        ("encoding", "windows-1252", "cp1252"),
+        ("tags", "proj,stage-left", ("proj", "stage-left")),
+        ("tags", " stage-left , proj ,", ("proj", "stage-left")),
+        ("tags", ["b", "a", "b"], ("a", "b")),
+        ("tags", ("x",), ("x",)),
+        ("tags", "", ()),
+        ("tags", [], ()),
+        ("tags", ["Proj_1.left-2"], ("Proj_1.left-2",)),
         ("ttl", "0.1", 0.1),
         ("ttl", 3600, 3600.0),
         ("backoff_min", "0.05", 0.05),
@@ -96,8 +119,23 @@ def test_accepted_values(field, given, stored):
         ("terminator", "\\", "lone backslash"),
         ("terminator", "\\x0", "\\x needs two hex digits"),
         ("encoding", "klingon", "unknown text encoding 'klingon'"),
-        ("encoding", "hex", "unknown text encoding 'hex'"),  # bytes-to-bytes codecs
-        ("encoding", "rot13", "unknown text encoding"),
+        ("encoding", "hex", "'hex' is not one of the text encodings"),  # bytes-to-bytes
+        ("encoding", "rot13", "'rot-13' is not one of the text encodings"),
+        ("encoding", "idna", "'idna' is not one of the text encodings Oscar supports: utf-8"),
+        ("encoding", "punycode", "is not one of the text encodings"),
+        ("encoding", "utf-7", "is not one of the text encodings"),  # stateful
+        ("encoding", "iso2022_jp", "is not one of the text encodings"),  # stateful
+        ("encoding", "base64", "is not one of the text encodings"),
+        ("encoding", "utf-32", "byte-order mark"),
+        ("encoding", "x" * 500, "unknown text encoding 'xxxxxxx"),
+        ("tags", "proj,stage left", "tag 'stage left': 1-64 characters"),
+        ("tags", ["ok", "a/b"], "tag 'a/b': 1-64 characters"),
+        ("tags", "..", "tag '..': '.' and '..' are path names"),
+        ("tags", "proj*", "tag 'proj*'"),  # pattern characters would make /group/TAG ambiguous
+        ("tags", ["x" * 65], "1-64 characters"),
+        ("tags", [1], "tag 1 is not text"),
+        ("tags", 5, "must be a list of tags or comma-separated text, got 5"),
+        ("tags", ",".join(f"t{i}" for i in range(33)), "at most 32 tags, got 33"),
         ("encoding", "utf-16", "byte-order mark"),
         ("encoding", "utf-8-sig", "byte-order mark"),
         ("ttl", "0.09", "must be between 0.1 and 3600 seconds, got 0.09"),
@@ -136,8 +174,66 @@ def test_edit_keeps_fields_not_given_and_checks_the_merged_result():
 
 
 def test_from_dict_rebuilds_what_to_dict_gave():
-    device = validate({**REQUIRED, "enabled": False, "encoding": "latin-1"})
+    device = validate({**REQUIRED, "enabled": False, "encoding": "latin-1", "tags": "b,a"})
     assert from_dict(device.to_dict()) == device
+
+
+def test_from_dict_accepts_tags_as_a_list_as_msgpack_and_json_give_them():
+    device = validate({**REQUIRED, "tags": "proj,stage-left"})
+    assert from_dict(msgpack.unpackb(msgpack.packb(device.to_dict()))) == device
+    assert from_dict(json.loads(json.dumps(device.to_dict()))) == device
+    assert hash(from_dict({**device.to_dict(), "tags": ["proj", "stage-left"]})) == hash(device)
+
+
+def test_from_dict_without_tags_gives_no_tags_so_older_peers_still_work():
+    old = {k: v for k, v in validate(REQUIRED).to_dict().items() if k != "tags"}
+    assert from_dict(old).tags == ()
+
+
+def test_from_dict_keeps_a_stored_encoding_no_longer_allowed_and_an_edit_must_fix_it():
+    stored = from_dict({**validate(REQUIRED).to_dict(), "encoding": "idna"})
+    assert stored.encoding == "idna"
+    assert list(errors_for({"port": 1}, base=stored)) == ["encoding"]
+    assert validate({"encoding": "ascii"}, base=stored).encoding == "ascii"
+    # ... but it can always be disabled and enabled (mid-show), as it is
+    assert validate({"enabled": "no"}, base=stored) == Device(**{**stored.to_dict(),
+                                                                 "enabled": False})
+    assert errors_for({"enabled": "maybe"}, base=stored) == {
+        "enabled": "must be true or false, got 'maybe'"}
+
+
+@pytest.mark.parametrize(
+    ("changes", "field", "message"),
+    [
+        ({"encoding": "ascii", "terminator": "\u00e9"}, "terminator",
+         "'\u00e9' cannot be written in ascii"),
+        ({"encoding": "iso8859-1", "terminator": "\r\u20ac"}, "terminator",
+         "cannot be written in iso8859-1 (use a \\xNN escape or another encoding)"),
+        ({"encoding": "shift_jis", "terminator": "\u00e9"}, "terminator", "shift_jis"),
+    ],
+)
+def test_terminator_must_encode_in_the_device_encoding(changes, field, message):
+    errors = errors_for({**REQUIRED, **changes})
+    assert list(errors) == [field]
+    assert message in errors[field]
+
+
+def test_terminator_and_encoding_are_checked_together_on_edit():
+    base = validate({**REQUIRED, "terminator": "\u00e9", "encoding": "latin-1"})
+    assert list(errors_for({"encoding": "ascii"}, base=base)) == ["terminator"]
+    assert validate({"encoding": "ascii", "terminator": "\\xe9"}, base=base).terminator_bytes \
+        == b"\xe9"
+    # A bad encoding is reported once, on itself, not again as an unencodable terminator.
+    assert list(errors_for({"encoding": "klingon"}, base=base)) == ["encoding"]
+
+
+@pytest.mark.parametrize("encoding", ENCODINGS)
+def test_every_listed_encoding_is_canonical_stateless_and_adds_no_mark(encoding):
+    device = validate({**REQUIRED, "encoding": encoding, "terminator": "\\r"})
+    assert device.encoding == encoding
+    assert device.payload_bytes("") == b"\r"
+    # Each command is encoded on its own: the pieces must equal the whole.
+    assert "A".encode(encoding) + "B".encode(encoding) == "AB".encode(encoding)
 
 
 @pytest.mark.parametrize(
@@ -159,3 +255,30 @@ def test_all_dot_names_are_refused_they_break_urls_and_paths(name):
     with pytest.raises(ValidationError) as caught:
         validate({"name": name, "host": "127.0.0.1", "port": 1})
     assert "name" in caught.value.errors
+
+
+_values = st.one_of(
+    st.text(max_size=40), st.text(alphabet="abc,. -_\\xé€", max_size=20),
+    st.lists(st.one_of(st.text(max_size=12), st.integers(), st.none()), max_size=40),
+    st.integers(), st.floats(), st.none(), st.booleans(),
+    st.sampled_from(["utf-8", "ascii", "idna", "utf-16", "hex", "UTF8", "latin-1", "cp1252"]),
+)
+
+
+@fuzz_pair(st.dictionaries(st.sampled_from(["tags", "encoding", "terminator", "enabled",
+                                            "ttl"]), _values))
+def fuzz_validate(changes):
+    """Any input is a Device that keeps every promise, or a ValidationError: nothing else."""
+    try:
+        device = validate({**REQUIRED, **changes})
+    except ValidationError as exc:
+        assert exc.errors and all(isinstance(m, str) and m for m in exc.errors.values())
+        return
+    assert device.encoding in ENCODINGS
+    assert list(device.tags) == sorted(set(device.tags))
+    assert all(NAME_RE.fullmatch(tag) and set(tag) != {"."} for tag in device.tags)
+    device.payload_bytes("")  # the terminator encodes: no exception on the first cue
+    assert from_dict(msgpack.unpackb(msgpack.packb(device.to_dict()))) == device
+
+
+test_fuzz_validate, test_fuzz_validate_long = fuzz_validate

@@ -18,11 +18,21 @@ class _Finder(HTMLParser):
         self.found = False
         self.parts: list[str] = []
         self.inputs: list[dict[str, str]] = []
+        self.select = ""  # name of the <select> being read
+        self.options: dict[str, list[str]] = {}  # select name -> option values
+        self.selected: dict[str, str] = {}  # select name -> the selected option's value
 
     def handle_starttag(self, tag, attrs):
         attributes = {k: v or "" for k, v in attrs}
         if tag == "input":
             self.inputs.append(attributes)
+        elif tag == "select":
+            self.select = attributes.get("name", "")
+            self.options[self.select] = []
+        elif tag == "option" and self.select:
+            self.options[self.select].append(attributes.get("value", ""))
+            if "selected" in attributes or self.select not in self.selected:
+                self.selected[self.select] = attributes.get("value", "")
         if self.depth:
             self.depth += tag not in VOID
         elif self.element_id and attributes.get("id") == self.element_id:
@@ -30,6 +40,8 @@ class _Finder(HTMLParser):
             self.depth = 0 if tag in VOID else 1
 
     def handle_endtag(self, tag):
+        if tag == "select":
+            self.select = ""
         if self.depth:
             self.depth -= 1
 
@@ -53,8 +65,19 @@ def input_attributes(html: str, name: str) -> dict[str, str] | None:
 
 
 def input_value(html: str, name: str) -> str | None:
+    """What the form would submit for this field: an input's value or a select's choice."""
     attributes = input_attributes(html, name)
-    return None if attributes is None else attributes.get("value", "")
+    if attributes is None:
+        finder = _Finder()
+        finder.feed(html)
+        return finder.selected.get(name)
+    return attributes.get("value", "")
+
+
+def select_options(html: str, name: str) -> list[str] | None:
+    finder = _Finder()
+    finder.feed(html)
+    return finder.options.get(name)
 
 
 def csrf_token(client, path: str = "/devices/new") -> str:

@@ -101,6 +101,57 @@ def test_bad_import_names_entry_and_field_and_changes_nothing(client):
     assert client.get("/api/devices").get_json() == before
 
 
+def test_tags_through_the_api_export_and_import(client):
+    created = client.post("/api/devices", json={"name": "api-tag", "host": "127.0.0.1",
+                                                "port": 9306, "tags": ["stage-left", "proj"]})
+    assert created.status_code == 201 and created.get_json()["tags"] == ["proj", "stage-left"]
+    as_text = client.patch("/api/devices/api-tag", json={"tags": "proj,wash"})
+    assert as_text.get_json()["tags"] == ["proj", "wash"]
+    bad = client.patch("/api/devices/api-tag", json={"tags": ["ok", "no way"]})
+    assert bad.status_code == 400
+    assert bad.get_json()["fields"] == {"tags": "tag 'no way': 1-64 characters: letters, "
+                                                "digits, '_', '.' or '-'"}
+    row = client.get("/api/status?name=api-tag").get_json()["devices"][0]
+    assert row["config"]["tags"] == ["proj", "wash"] and row["cells"]["tags"] == "proj, wash"
+
+    exported = client.get("/api/export").get_json()
+    entry = next(d for d in exported["devices"] if d["name"] == "api-tag")
+    assert entry["tags"] == ["proj", "wash"]
+    client.patch("/api/devices/api-tag", json={"tags": []})
+    assert client.post("/api/import", json=exported).status_code == 200
+    assert client.get("/api/devices/api-tag").get_json()["tags"] == ["proj", "wash"]
+
+
+def test_import_of_an_export_made_before_tags_existed(client):
+    old = {"format": "oscar-devices", "version": 1, "devices": [
+        {"name": "api-old", "host": "127.0.0.1", "port": 9307, "enabled": True,
+         "terminator": "\\r", "encoding": "utf-8", "ttl": 10.0, "backoff_min": 0.5,
+         "backoff_max": 10.0}]}
+    before = client.get("/api/export").get_json()
+    try:
+        assert client.post("/api/import", json=old).status_code == 200
+        assert client.get("/api/devices/api-old").get_json()["tags"] == []
+    finally:
+        client.post("/api/import", json=before)
+
+
+def test_import_refuses_a_bad_tag_and_an_unencodable_terminator(client):
+    before = client.get("/api/devices").get_json()
+    bad = {"format": "oscar-devices", "version": 1, "devices": [
+        {"name": "ok2", "host": "127.0.0.1", "port": 1000, "tags": ["a*"]},
+        {"name": "bad2", "host": "127.0.0.1", "port": 1001, "encoding": "ascii",
+         "terminator": "\u00e9"},
+        {"name": "bad3", "host": "127.0.0.1", "port": 1002, "encoding": "idna"},
+    ]}
+    response = client.post("/api/import", json=bad)
+    assert response.status_code == 400
+    fields = response.get_json()["fields"]
+    assert fields["devices[0] (ok2).tags"].startswith("tag 'a*': 1-64 characters")
+    assert "cannot be written in ascii" in fields["devices[1] (bad2).terminator"]
+    assert "'idna' is not one of the text encodings" in fields["devices[2] (bad3).encoding"]
+    assert client.get("/api/devices").get_json() == before
+
+
 def test_activity_filter_and_limit(client):
     assert isinstance(client.get("/api/activity?device=api-a&limit=5").get_json(), list)
     assert client.get("/api/activity?limit=lots").status_code == 400
@@ -109,6 +160,8 @@ def test_activity_filter_and_limit(client):
 def test_health_and_system(client):
     health = client.get("/api/health").get_json()
     assert health["web"] == "ok" and health["registry"]["reachable"] is True
+    assert health["stale"] == []  # no listener or actor in these tests: nothing reports
+    assert health["listener"] == {"heartbeat_age": None, "stale": False}
     system = client.get("/api/system").get_json()
     assert system["registry"]["reachable"] is True
     assert system["osc"]["udp_port"] > 0 and "control" in system["endpoints"]

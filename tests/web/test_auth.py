@@ -149,3 +149,41 @@ def test_cli_set_password_and_clear_password(settings, client, auth):
 
     assert oscar("clear-password").returncode == 0
     assert client.get("/").status_code == 200
+
+
+def test_failed_logins_are_limited_per_client(app, auth):
+    auth.set_password(PASSWORD)
+    attacker = app.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "192.0.2.7"
+    for _ in range(5):
+        assert login(attacker, "guess").status_code == 401
+    refused = login(attacker, "guess")
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 60
+    assert text_of(refused.get_data(as_text=True), "password-error") == \
+        f"Too many attempts, try again in {wait} s."
+    # even the right password is refused while the limit holds: it is what stops guessing
+    assert login(attacker).status_code == 429
+    assert attacker.get("/").status_code == 302
+    # another client is not locked out
+    operator = app.test_client()
+    operator.environ_base["REMOTE_ADDR"] = "192.0.2.8"
+    assert login(operator, "typo").status_code == 401
+    assert login(operator).status_code == 302 and operator.get("/").status_code == 200
+
+
+def test_the_limit_lifts_when_the_failures_age_out(app, auth):
+    auth.set_password(PASSWORD)
+    limiter = app.extensions["login_limiter"]
+    now = [1000.0]
+    limiter.clock = lambda: now[0]
+    client = app.test_client()
+    for _ in range(5):
+        login(client, "guess")
+    assert login(client).status_code == 429
+    now[0] += 59.0
+    refused = login(client)
+    assert refused.status_code == 429 and refused.headers["Retry-After"] == "1"
+    now[0] += 1.0
+    assert login(client).status_code == 302

@@ -5,11 +5,19 @@ from __future__ import annotations
 import pytest
 
 from oscar.client import RegistryError
-from tests.web.helpers import device_row, input_attributes, input_value, post_form, text_of
+from oscar.models import ENCODINGS
+from tests.web.helpers import (
+    device_row,
+    input_attributes,
+    input_value,
+    post_form,
+    select_options,
+    text_of,
+)
 
 GOOD = {"name": "form-a", "host": "127.0.0.1", "port": "9201", "enabled": "on",
         "terminator": "\\r\\n", "encoding": "ascii", "ttl": "5", "backoff_min": "0.2",
-        "backoff_max": "4"}
+        "backoff_max": "4", "tags": "stage-left, proj"}
 
 
 def test_add_form_starts_with_defaults(client):
@@ -19,6 +27,14 @@ def test_add_form_starts_with_defaults(client):
     assert (input_value(html, "ttl"), input_value(html, "backoff_min"),
             input_value(html, "backoff_max")) == ("10", "0.5", "10")
     assert "checked" in input_attributes(html, "enabled")
+    assert input_value(html, "tags") == ""
+    assert "/group/TAG/message" in html  # the tags field says what tags are for
+
+
+def test_encoding_is_a_choice_of_the_supported_encodings(client):
+    html = client.get("/devices/new").get_data(as_text=True)
+    assert select_options(html, "encoding") == list(ENCODINGS)
+    assert input_attributes(html, "encoding") is None  # a select, not free text
 
 
 def test_add_form_saves_every_field(client, registry):
@@ -27,7 +43,7 @@ def test_add_form_saves_every_field(client, registry):
     assert registry.call("get", name="form-a") == {
         "name": "form-a", "host": "127.0.0.1", "port": 9201, "enabled": True,
         "terminator": "\\r\\n", "encoding": "ascii", "ttl": 5.0, "backoff_min": 0.2,
-        "backoff_max": 4.0}
+        "backoff_max": 4.0, "tags": ["proj", "stage-left"]}
     page = client.get("/").get_data(as_text=True)
     assert "Added form-a" in page
 
@@ -46,6 +62,8 @@ def test_unchecked_enabled_adds_a_disabled_device(client, registry):
     ("terminator", "\\q", "\\q"),
     ("name", "bad name!", "letters, digits"),
     ("ttl", "0", "between 0.1 and 3600"),
+    ("tags", "proj, stage left", "tag 'stage left': 1-64 characters"),
+    ("terminator", "\u00e9", "'\u00e9' cannot be written in ascii"),
 ])
 def test_bad_field_is_shown_next_to_it_and_typing_is_kept(client, registry, field, value,
                                                            expected):
@@ -80,6 +98,28 @@ def test_edit_form_shows_the_device_and_saves_changes(client, registry):
     assert response.status_code == 302
     device = registry.call("get", name="form-edit")
     assert device["port"] == 9204 and device["encoding"] == "ascii"
+
+
+def test_edit_form_shows_tags_and_clearing_them_saves_none(client, registry):
+    registry.call("add", device={"name": "form-tags", "host": "127.0.0.1", "port": 9210,
+                                 "tags": ["b", "a"]})
+    html = client.get("/devices/form-tags/edit").get_data(as_text=True)
+    assert input_value(html, "tags") == "a,b"
+    assert post_form(client, "/devices/form-tags/edit",
+                     {**GOOD, "port": "9210", "tags": ""}).status_code == 302
+    assert registry.call("get", name="form-tags")["tags"] == []
+
+
+def test_encoding_and_terminator_are_checked_together(client, registry):
+    typed = {**GOOD, "name": "form-enc", "encoding": "ascii", "terminator": "\u00a7"}
+    response = post_form(client, "/devices/new", typed)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert "cannot be written in ascii" in text_of(html, "terminator-error")
+    assert input_value(html, "encoding") == "ascii"
+    assert post_form(client, "/devices/new", {**typed, "encoding": "iso8859-1"}).status_code \
+        == 302
+    assert registry.call("get", name="form-enc")["encoding"] == "iso8859-1"
 
 
 def test_invalid_edit_changes_nothing_and_keeps_typing(client, registry):
@@ -140,3 +180,14 @@ def test_unknown_device_pages_are_404_not_500(client):
     assert client.get("/devices/nobody/delete").status_code == 404
     assert post_form(client, "/devices/nobody/send", {"text": "x"}).status_code == 404
     assert client.get("/no/such/page").status_code == 404
+
+
+def test_a_stored_encoding_no_longer_supported_stays_selected_and_marked():
+    from web.forms import DeviceForm
+
+    form = DeviceForm.for_device({"name": "old", "host": "127.0.0.1", "port": 1,
+                                  "encoding": "idna", "tags": []})
+    options = form.choices("encoding")
+    assert options[0] == ("idna", "idna (not supported: choose another)")
+    assert [value for value, _ in options[1:]] == list(ENCODINGS)
+    assert form.record()["encoding"] == "idna"  # saving it unchanged shows the field's error

@@ -71,6 +71,7 @@ def test_live_status_json_has_display_text_for_each_cell(settings, client, regis
     add(registry, "waiter", port=9103)
     report(settings, registry, ActorStatus(
         device="waiter", state="waiting", since=time.time(), pid=0, sent=7, dropped=2,
+        in_flight=0, queued=3, accepted=12,
         next_retry_at=time.time() + 30, last_error="connection refused",
         last_error_at=time.time()))
     status = client.get("/api/status").get_json()
@@ -79,6 +80,7 @@ def test_live_status_json_has_display_text_for_each_cell(settings, client, regis
     assert row["cells"]["state"].startswith("waiting to retry in ")
     assert 25 <= int(row["cells"]["state"].split()[-1].rstrip("s")) <= 30
     assert (row["cells"]["sent"], row["cells"]["dropped"]) == ("7", "2")
+    assert row["cells"]["queued"] == "3 queued" and row["in_flight"] == 0
     assert row["cells"]["last_error"] == "connection refused"
     assert row["cells"]["last_error_at"].endswith("s ago")
     assert "listener_text" in status
@@ -107,3 +109,32 @@ def test_empty_test_command_is_refused(client, registry):
     add(registry, "quiet")
     page = post_form(client, "/devices/quiet/send", {"text": ""}, follow=True)
     assert "quiet: not sent: type a command to send" in page.get_data(as_text=True)
+
+
+def test_tags_are_shown_next_to_the_name(client, registry):
+    add(registry, "tagged", tags="stage-left,proj")
+    row = device_row(client.get("/").get_data(as_text=True), "tagged")
+    assert cell(row, "tags") == "proj, stage-left"
+
+
+def test_a_silent_actor_shows_stale_in_the_page_and_in_health(settings, client, registry):
+    add(registry, "frozen")
+    # Its last report is 20 s old: the actor's loop stopped turning (no supervisord in these
+    # tests, so the heartbeat alone decides).
+    report(settings, registry, ActorStatus(device="frozen", state="connected",
+                                           since=time.time() - 30, pid=0, at=time.time() - 20))
+    html = client.get("/").get_data(as_text=True)
+    row = device_row(html, "frozen")
+    assert 'data-stale="yes"' in row
+    assert 20 <= int(cell(row, "heartbeat").removeprefix("stale ").rstrip("s")) < 40
+    health = client.get("/api/health").get_json()
+    assert "oscar-device-frozen" in health["stale"]
+    assert health["actors"]["oldest_heartbeat_age"] >= 20
+
+    report(settings, registry, ActorStatus(device="frozen", state="connecting",
+                                           since=time.time(), pid=0))
+    row_json = client.get("/api/status?name=frozen").get_json()["devices"][0]
+    assert row_json["stale"] is False
+    assert row_json["cells"]["heartbeat"] in ("heartbeat 0s ago", "heartbeat 1s ago",
+                                              "heartbeat 2s ago")
+    assert "oscar-device-frozen" not in client.get("/api/health").get_json()["stale"]

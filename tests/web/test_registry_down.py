@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -18,9 +19,13 @@ from web import create_app
 @pytest.fixture
 def client():
     home = Path(tempfile.mkdtemp(prefix="oscw-", dir="/tmp"))
-    settings = settings_mod.load({"OSCAR_HOME": str(home), "OSCAR_OSC_PORT": str(free_port())})
-    app = create_app(settings, registry_timeout=0.3)  # nothing listens on its control socket
-    return app.test_client()
+    try:
+        settings = settings_mod.load({"OSCAR_HOME": str(home),
+                                      "OSCAR_OSC_PORT": str(free_port())})
+        app = create_app(settings, registry_timeout=0.3)  # nothing listens on its control socket
+        yield app.test_client()
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 def timed(call, limit: float = 3.0):

@@ -36,12 +36,15 @@ document.addEventListener("DOMContentLoaded", () => {
       const tr = byName.get(device.name);
       if (!tr) continue;
       tr.dataset.state = device.state;
+      tr.dataset.stale = device.stale ? "yes" : "no";
       for (const el of tr.querySelectorAll("[data-field]")) {
         const text = device.cells[el.dataset.field];
         if (text !== undefined && el.textContent !== text) el.textContent = text;
       }
     }
-    document.getElementById("listener-summary").textContent = status.listener_text;
+    const listener = document.getElementById("listener-summary");
+    listener.textContent = status.listener_text;
+    listener.classList.toggle("stale", Boolean(status.listener_stale));
     const supervisor = document.getElementById("supervisor-error");
     supervisor.textContent = status.supervisor_error || "";
     supervisor.hidden = !status.supervisor_error;
