@@ -104,13 +104,23 @@ class OscarSystem:
             start_new_session=True,
         )
         self.pids.add(self.proc.pid)
-        wait_for(lambda: self.client().call("ping"), timeout=20, message="registry to answer")
-        wait_for(lambda: self.program_state("oscar-listener") == "RUNNING", timeout=20,
-                 message="listener RUNNING")
-        # RUNNING only means "up for startsecs"; its first heartbeat reaches the registry after
-        # it has subscribed to config, so a device added from now on is never missed (on a
-        # loaded machine the interpreter start alone can take longer than startsecs).
-        wait_for(self._listener_reporting, timeout=20, message="listener heartbeat")
+        try:
+            wait_for(lambda: self.client().call("ping"), timeout=20,
+                     message="registry to answer")
+            wait_for(lambda: self.program_state("oscar-listener") == "RUNNING", timeout=20,
+                     message="listener RUNNING")
+            # RUNNING only means "up for startsecs"; its first heartbeat reaches the registry
+            # after it has subscribed to config, so a device added from now on is never missed
+            # (on a loaded machine the interpreter start alone can take longer than startsecs).
+            wait_for(self._listener_reporting, timeout=20, message="listener heartbeat")
+        except BaseException:
+            # A fixture whose start fails never reaches its clean-up: stop what did start.
+            print(f"Oscar did not start; OSCAR_HOME kept for inspection: {self.home}")
+            try:
+                self.stop()
+            except AssertionError as exc:
+                print(exc)
+            raise
         return self
 
     def _listener_reporting(self) -> bool:
