@@ -330,6 +330,8 @@ class Forwarder:
 
     def _expired(self, command: Command, reason: str) -> None:
         self.counters["expired"] += 1
+        if not self.limiter.allow("expired"):
+            return  # an actor away past its TTL expires up to 1000 at once: counted, not each
         log.warning("dropped %r for %s from %s: %s", command.data[:80], command.device,
                     command.sender, reason)
         zmqutil.send(self.events, Event("listener", "dropped",
