@@ -39,7 +39,8 @@ def web_answers(system: OscarSystem) -> bool:
 
 
 @pytest.fixture(scope="module")
-def system():
+def system(request):
+    failed_before = request.session.testsfailed
     oscar = OscarSystem().start()
     try:
         wait_for(lambda: web_answers(oscar), timeout=20, message="oscar-web to answer")
@@ -47,6 +48,11 @@ def system():
         yield oscar
     finally:
         oscar.stop()
+        # Its OSCAR_HOME (logs!) is kept only when a test of this module failed.
+        if request.session.testsfailed > failed_before:
+            print(f"OSCAR_HOME kept for inspection: {oscar.home}")
+        else:
+            shutil.rmtree(oscar.home, ignore_errors=True)
 
 
 def _processes_using(marker: str) -> list[int]:

@@ -59,6 +59,7 @@ def forwarder():
         sock.close(linger=0)
     ctx.term()
     shutil.rmtree(home, ignore_errors=True)
+    shutil.rmtree(home, ignore_errors=True)
 
 
 def _check(forwarder: Forwarder, packet: bytes) -> None:
