@@ -23,7 +23,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 
-from oscar import states
+from oscar import escapes, states
 from oscar.backoff import Backoff
 from oscar.command_queue import CommandQueue, InFlight, Pending
 from oscar.messages import ActorStatus, Command, Event, Message
@@ -56,8 +56,20 @@ SIOCOUTQ = 0x5411  # Linux: bytes on a TCP socket not yet acknowledged by the pe
 
 
 def _short(data: bytes | str) -> str:
-    text = data.decode("utf-8", "replace") if isinstance(data, bytes) else data
-    text = text.strip()
+    """Text for events and status: printable UTF-8 as is, any other byte as an escape
+    (``\\xff``, ``\\r``), so what was sent reads as the operator would type it."""
+    if isinstance(data, bytes):
+        data = data.strip()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = escapes.encode(data)
+        else:
+            if not text.isprintable():
+                text = "".join(c if c.isprintable() else escapes.encode(c.encode("utf-8"))
+                               for c in text)
+    else:
+        text = data.strip()
     return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "..."
 
 
@@ -300,7 +312,7 @@ class Actor:
         command = item.command
         text = _short(command.data)
         log.warning("%s: dropped %r from %s: %s", self.name, text, command.sender or "?", reason)
-        self.emit(Event("device", "dropped", f"{text!r}: {reason}", device=self.name,
+        self.emit(Event("device", "dropped", f"'{text}': {reason}", device=self.name,
                         sender=command.sender))
 
     def _summarise_drops(self) -> None:
@@ -308,7 +320,7 @@ class Actor:
             return
         item, reason = self._drop_hidden_last
         detail = (f"{self._drops_hidden} more commands dropped within a second, last "
-                  f"{_short(item.command.data)!r}: {reason}")
+                  f"'{_short(item.command.data)}': {reason}")
         log.warning("%s: %s", self.name, detail)
         self.emit(Event("device", "dropped", detail, device=self.name,
                         sender=item.command.sender))

@@ -9,13 +9,27 @@ from typing import Any
 
 from oscar import cli_format, web_auth
 from oscar import settings as settings_mod
-from oscar.client import RegistryClient, RegistryError, RegistryUnavailable
+from oscar.client import RegistryClient, RegistryError, RegistryNotRunning, RegistryUnavailable
+
+# Exit codes (README "Exit codes"); `oscar send` uses the same numbers (oscar/osc_send.py).
+EXIT_OK = 0
+EXIT_UNEXPECTED = 1
+EXIT_USAGE = 2  # bad usage or invalid input (argparse uses 2 too)
+EXIT_NOT_RUNNING = 3  # Oscar not running or not answering
+EXIT_NOT_FOUND = 4
+EXIT_REFUSED = 5
+EXIT_BY_CODE = {"invalid": EXIT_USAGE, "bad_request": EXIT_USAGE, "not_found": EXIT_NOT_FOUND,
+                "disabled": EXIT_REFUSED}
 
 DEVICE_OPTIONS = {  # option -> (record field, help)
     "--terminator": ("terminator", "bytes after each command, with escapes (default \\r)"),
     "--encoding": ("encoding", "text encoding of commands (default utf-8; the list is in "
                                "README.md, e.g. ascii, latin-1, cp1252, utf-16-le, shift_jis)"),
-    "--ttl": ("ttl", "seconds a queued command stays worth sending (default 10)"),
+    "--ttl": ("ttl", "seconds a command may wait in Oscar (device down, actor restarting, "
+                     "device not reading) and still be sent; an older one is dropped, not "
+                     "sent. Holds to the wire: a command the device has not taken within TTL "
+                     "is dropped and its connection reset, so a cue fires at most TTL late "
+                     "(default 10)"),
     "--backoff-min": ("backoff_min", "first reconnect delay in seconds (default 0.5)"),
     "--backoff-max": ("backoff_max", "longest reconnect delay in seconds (default 10)"),
     "--tags": ("tags", "groups for /group/TAG/... cues, comma-separated (e.g. proj,stage-left; "
@@ -38,35 +52,44 @@ def build_parser() -> argparse.ArgumentParser:
                                        "($OSCAR_HOME/keys/)")
     keys.add_argument("--force", action="store_true", help="replace existing keys")
     ctl = sub.add_parser("ctl", help="supervisorctl for this OSCAR_HOME (e.g. oscar ctl status)")
-    ctl.add_argument("args", nargs=argparse.REMAINDER)
+    ctl.add_argument("args", nargs=argparse.REMAINDER,
+                     help="supervisorctl command and arguments (default: status)")
 
     device = sub.add_parser("device", help="add, edit, remove, enable, disable, list devices")
     dsub = device.add_subparsers(dest="action", required=True, metavar="ACTION")
     add = dsub.add_parser("add", help="add a device")
-    add.add_argument("name")
-    add.add_argument("host")
-    add.add_argument("port")
+    add.add_argument("name", help="device name, used in OSC addresses (/device/NAME/...): "
+                                  "letters, digits, _ . - (up to 64)")
+    add.add_argument("host", help="the device's IP address or host name")
+    add.add_argument("port", help="the device's TCP port (1-65535)")
     _device_options(add)
     add.add_argument("--disabled", action="store_true", help="add it disabled")
     edit = dsub.add_parser("edit", help="change fields of a device")
-    edit.add_argument("name")
-    edit.add_argument("--host")
-    edit.add_argument("--port")
+    edit.add_argument("name", help="the device to change")
+    edit.add_argument("--host", help="new IP address or host name")
+    edit.add_argument("--port", help="new TCP port (1-65535)")
     _device_options(edit)
     for action in ("remove", "enable", "disable", "show"):
-        dsub.add_parser(action, help=f"{action} a device").add_argument("name")
-    dsub.add_parser("list", help="list devices and their settings")
+        one = dsub.add_parser(action, help=f"{action} a device")
+        one.add_argument("name", help=f"the device to {action}")
+        if action == "show":
+            _json_option(one)
+    _json_option(dsub.add_parser("list", help="list devices and their settings"))
 
-    status = sub.add_parser("status", help="live status table")
-    status.add_argument("name", nargs="?", default="")
-    status.add_argument("--json", action="store_true")
+    status = sub.add_parser("status", help="live status table (totals count since the registry "
+                                           "started or the last --reset)")
+    status.add_argument("name", nargs="?", default="", help="only this device (default: all)")
+    status.add_argument("--reset", metavar="NAME", default="",
+                        help="zero NAME's totals (sent, dropped, replies, connects), then show it")
+    _json_option(status)
 
     restart = sub.add_parser("restart", help="restart a device's actor process")
-    restart.add_argument("name")
+    restart.add_argument("name", help="the device whose actor to restart")
 
     activity = sub.add_parser("activity", help="recent events, newest first")
-    activity.add_argument("--device", default="")
-    activity.add_argument("--limit", type=int, default=30)
+    activity.add_argument("--device", default="", help="only this device's events")
+    activity.add_argument("--limit", type=int, default=30, help="how many (default 30)")
+    _json_option(activity)
 
     # Parsed by oscar.osc_send (main() hands it over): typed arguments keep their order.
     send = sub.add_parser("send", add_help=False,
@@ -75,17 +98,28 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("args", nargs=argparse.REMAINDER)
 
     sim = sub.add_parser("sim-device", help="a stand-in TCP device that prints what it gets")
-    sim.add_argument("port", type=int)
+    sim.add_argument("port", type=int, help="TCP port to listen on")
     sim.add_argument("--host", default="127.0.0.1")
     sim.add_argument("--reply", default="", help="answer each line with this (escapes allowed)")
 
     export = sub.add_parser("export", help="write the device configuration as JSON")
-    export.add_argument("file", nargs="?", default="-")
+    export.add_argument("file", nargs="?", default="-",
+                        help="file to write (default -: standard output)")
+    _json_option(export, "accepted for symmetry: the export is always JSON")
     imp = sub.add_parser("import", help="replace the device configuration from a JSON export")
-    imp.add_argument("file")
+    imp.add_argument("file", help="a file written by oscar export")
     imp.add_argument("--dry-run", action="store_true", help="only validate")
     web_auth.add_cli(sub)
     return parser
+
+
+def _json_option(parser: argparse.ArgumentParser,
+                 help_text: str = "print JSON instead of text") -> None:
+    parser.add_argument("--json", action="store_true", help=help_text)
+
+
+def _print_json(value: Any) -> None:
+    print(json.dumps(value, indent=2))
 
 
 def _fields(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
@@ -108,15 +142,24 @@ def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
     elif args.action == "edit":
         changes = _fields(args, ["host", "port", *option_fields])
         if not changes:
-            raise SystemExit("nothing to change: give --host, --port or another option")
+            print("oscar: nothing to change: give --host, --port or another option",
+                  file=sys.stderr)
+            return EXIT_USAGE
         _print_device(client.call("update", name=args.name, changes=changes))
     elif args.action in ("remove", "enable", "disable"):
         client.call(args.action, name=args.name)
         print(f"{args.action}d {args.name}")
     elif args.action == "show":
-        _print_device(client.call("get", name=args.name))
+        device = client.call("get", name=args.name)
+        if args.json:
+            _print_json(device)
+        else:
+            _print_device(device)
     else:
         devices = client.call("list")
+        if args.json:
+            _print_json(devices)
+            return 0
         rows = [[d["name"], d["host"], d["port"], "yes" if d["enabled"] else "no",
                  d["terminator"], d["encoding"], f"{d['ttl']:g}",
                  f"{d['backoff_min']:g}-{d['backoff_max']:g}",
@@ -127,18 +170,28 @@ def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
 
 
 def run_registry_command(settings, args: argparse.Namespace) -> int:
-    client = RegistryClient(settings)
+    client = RegistryClient(settings, fail_fast=True)
     try:
         if args.command == "device":
             return run_device(client, args)
         if args.command == "status":
-            status = client.call("status", name=args.name)
+            if args.reset:
+                row = client.call("reset", name=args.reset)
+                if args.json:
+                    _print_json(row)
+                    return 0
+                print(f"reset the totals of {args.reset}")
+            status = client.call("status", name=args.reset or args.name)
             print(json.dumps(status, indent=2) if args.json else cli_format.status_table(status))
         elif args.command == "restart":
             client.call("restart", name=args.name)
             print(f"restarted oscar-device-{args.name}")
         elif args.command == "activity":
-            for event in client.call("activity", device=args.device, limit=args.limit):
+            events = client.call("activity", device=args.device, limit=args.limit)
+            if args.json:
+                _print_json(events)
+                return 0
+            for event in events:
                 who = event["device"] or event["source"]
                 print(f"{cli_format.ago(event['at']):>9}  {who:16} {event['event']:8} "
                       f"{event['detail']}")
@@ -153,19 +206,29 @@ def run_registry_command(settings, args: argparse.Namespace) -> int:
         elif args.command == "import":
             return run_import(client, args)
         return 0
+    except RegistryNotRunning as exc:
+        print(f"oscar: {exc}. Start it with `oscar run` or `make run` "
+              f"(OSCAR_HOME={settings.home}); if supervisord runs, the registry's log says "
+              f"why it is not up: {settings.log_dir / 'oscar-registry.log'}.", file=sys.stderr)
+        return EXIT_NOT_RUNNING
     except RegistryUnavailable as exc:
-        print(f"oscar: {exc}.\nIs Oscar running? Start it with `make run` "
-              f"(OSCAR_HOME={settings.home}). If it is, the registry log says why it does not "
-              f"answer: {settings.log_dir / 'oscar-registry.log'} (and `oscar ctl status`).",
+        print(f"oscar: Oscar is not answering at {settings.control} ({exc}); see "
+              f"{settings.log_dir / 'oscar-registry.log'} and `oscar ctl status`.",
               file=sys.stderr)
-        return 3
+        return EXIT_NOT_RUNNING
     except RegistryError as exc:
-        print(f"oscar: {exc}", file=sys.stderr)
-        for field, message in exc.fields.items():
-            print(f"  {field}: {message}", file=sys.stderr)
-        return 2
+        print(f"oscar: {error_text(exc)}", file=sys.stderr)
+        return EXIT_BY_CODE.get(exc.code, EXIT_UNEXPECTED)
     finally:
         client.close()
+
+
+def error_text(exc: RegistryError) -> str:
+    """The registry's message, plus the per-field messages it does not already say (once)."""
+    text = str(exc)
+    extra = [f"{field}: {message}" for field, message in exc.fields.items()
+             if f"{field}: {message}" not in text]
+    return "\n  ".join([text, *extra])
 
 
 def run_import(client: RegistryClient, args: argparse.Namespace) -> int:
@@ -174,10 +237,10 @@ def run_import(client: RegistryClient, args: argparse.Namespace) -> int:
             data = json.load(handle)
     except OSError as exc:
         print(f"oscar: cannot read {args.file}: {exc.strerror}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     except json.JSONDecodeError as exc:
         print(f"oscar: {args.file} is not JSON: {exc}", file=sys.stderr)
-        return 2
+        return EXIT_USAGE
     result = client.call("import", data=data, dry_run=args.dry_run)
     verb = "imported" if result["applied"] else "valid, not applied:"
     print(f"{verb} {result['devices']} devices from {args.file}")

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import zmq
@@ -21,14 +22,23 @@ class RegistryUnavailable(ConnectionError):
     pass
 
 
+class RegistryNotRunning(RegistryUnavailable):
+    """The control endpoint is an ipc:// socket file that does not exist: nothing to ask."""
+
+
 class RegistryError(CodedError):
     """The registry answered with an error; ``code`` says which kind, ``fields`` which field."""
 
 
 class RegistryClient:
     def __init__(self, settings: Settings, timeout: float | None = None, retries: int = 2,
-                 ctx: zmq.Context | None = None):
+                 ctx: zmq.Context | None = None, fail_fast: bool = False):
         self.settings = settings
+        # fail_fast (the CLI): a missing ipc:// socket file means "not running" at once, and
+        # an existing one gets a single try, so a person waits one timeout at most.
+        self.fail_fast = fail_fast
+        if fail_fast:
+            retries = 0
         self.timeout = settings.request_timeout if timeout is None else timeout
         self.retries = retries
         self.ctx = ctx or zmq.Context.instance()
@@ -48,7 +58,15 @@ class RegistryClient:
     def close(self) -> None:
         self._reset()
 
+    def socket_path(self) -> str:
+        """The control socket's file ('' for a tcp:// endpoint)."""
+        endpoint = self.settings.control
+        return endpoint[len("ipc://"):] if endpoint.startswith("ipc://") else ""
+
     def call(self, op: str, **args: Any) -> Any:
+        path = self.socket_path()
+        if self.fail_fast and path and not os.path.exists(path):
+            raise RegistryNotRunning(f"Oscar is not running (no control socket at {path})")
         frames = Request(op=op, args=args).encode()
         read_only = op in READ_ONLY
         attempts = self.retries + 1 if read_only else 1

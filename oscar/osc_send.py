@@ -303,7 +303,9 @@ def describe(args: list[tuple[str, object]]) -> str:
     parts = []
     for tag, value in args:
         if tag in ("s", "S", "c"):
-            parts.append(repr(value))
+            # As the operator typed it: 'ROUTE 1 2\r', not repr's doubled backslash.
+            text = str(value)
+            parts.append(f"'{text}'" if text.isprintable() else repr(text))
         elif tag == "b":
             parts.append(f"b:{bytes(value).hex()}")  # type: ignore[arg-type]
         elif tag in ("T", "F", "N", "I"):

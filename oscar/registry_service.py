@@ -133,6 +133,13 @@ class RegistryService:
             "at": time.time(),
         }
 
+    def op_reset(self, name: str) -> dict[str, Any]:
+        """Zero a device's totals (sent, dropped, replies...); returns its status row."""
+        device = self.store.get(name)
+        self.table.reset(name)
+        log.info("totals of %s reset", name)
+        return self.table.device_row(device)
+
     def op_restart(self, name: str) -> dict[str, Any]:
         device = self.store.get(name)
         if not device.enabled:

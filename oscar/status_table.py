@@ -12,12 +12,26 @@ from oscar.messages import ActorStatus, Event, ListenerStatus
 from oscar.models import Device
 from oscar.supervisor_client import program_name
 
-ACTIVITY_LIMIT = 2000  # recent events kept in memory; older ones are in the log files
+ACTIVITY_LIMIT = 2000  # recent events kept in memory (the logs hold a summarised history)
 RUNNING = "RUNNING"
 # A loop that has missed three heartbeats (actors and the listener report every 2 s) is shown as
 # stale while supervisord still says RUNNING: the process is there but not turning.
 STALE_AFTER = 6.0
 LISTENER_PROGRAM = "oscar-listener"
+# Counters an actor keeps per run (per process). The registry adds up runs into totals that
+# survive actor restarts and re-enables; a registry restart starts the totals again from the
+# current runs (they live in memory only). `oscar status --reset NAME` zeroes them.
+TOTALS = ("accepted", "sent", "dropped", "replies", "reply_bytes", "connects")
+UP = "up"
+DOWN = "down"  # connecting, waiting to retry, stopped or not running: one kind for "since"
+
+
+def state_kind(state: str) -> str:
+    if state == states.CONNECTED:
+        return UP
+    if state == states.DISABLED:
+        return states.DISABLED
+    return DOWN
 
 
 class StatusTable:
@@ -29,9 +43,54 @@ class StatusTable:
         self.supervisor_error = ""
         self.activity: deque[Event] = deque(maxlen=ACTIVITY_LIMIT)
         self._event_seq = 0
+        # device -> counters of ended actor runs (added to the current run's for totals)
+        self.bases: dict[str, dict[str, int]] = {}
+        self.totals_since: dict[str, float] = {}
+        self._ended: dict[str, deque[int]] = {}  # device -> pids of runs already added up
+        # device -> (kind, since): the time of the last change of state *kind*, so retries
+        # (waiting -> connecting -> waiting) do not move "down since".
+        self.kinds: dict[str, tuple[str, float]] = {}
 
     def record_status(self, status: ActorStatus) -> None:
-        self.actors[status.device] = status
+        name = status.device
+        ended = self._ended.setdefault(name, deque(maxlen=8))
+        if status.pid in ended:
+            return  # a late report of a run already added up
+        previous = self.actors.get(name)
+        if previous is not None and previous.pid != status.pid:
+            self._end_run(previous)
+            ended.append(previous.pid)
+        self.actors[name] = status
+        self.totals_since.setdefault(name, status.at)
+        self._track_kind(name, status.state, status.since)
+
+    def _end_run(self, last: ActorStatus) -> None:
+        base = self.bases.setdefault(last.device, dict.fromkeys(TOTALS, 0))
+        for key in TOTALS:
+            base[key] += getattr(last, key)
+        # Its queued commands were never acked to the listener, which sends them again to the
+        # next run (or expires them itself): they are the next run's to count, not this one's.
+        base["accepted"] -= last.queued
+        # What it had in flight was written but never confirmed by the device: as far as we
+        # know it did not arrive, so it counts dropped (accepted = sent + dropped + waiting).
+        base["dropped"] += last.in_flight
+
+    def _track_kind(self, name: str, state: str, at: float) -> None:
+        kind = state_kind(state)
+        known = self.kinds.get(name)
+        if known is None or known[0] != kind:
+            self.kinds[name] = (kind, at)
+
+    def reset(self, name: str, now: float | None = None) -> None:
+        """Totals start again from zero now (commands still waiting stay counted)."""
+        status = self.actors.get(name)
+        base = dict.fromkeys(TOTALS, 0)
+        if status is not None:
+            for key in TOTALS:
+                base[key] = -getattr(status, key)
+            base["accepted"] += status.queued + status.in_flight
+        self.bases[name] = base
+        self.totals_since[name] = time.time() if now is None else now
 
     def record_event(self, event: Event) -> int:
         self._event_seq += 1
@@ -40,6 +99,8 @@ class StatusTable:
 
     def forget(self, device: str) -> None:
         self.actors.pop(device, None)
+        for per_device in (self.bases, self.totals_since, self._ended, self.kinds):
+            per_device.pop(device, None)
 
     def device_row(self, device: Device) -> dict[str, Any]:
         row: dict[str, Any] = {"name": device.name, "config": device.to_dict()}
@@ -50,7 +111,11 @@ class StatusTable:
         if status is not None and process and process["pid"] and status.pid != process["pid"]:
             # Reports and process info arrive on their own schedules: the newer one wins.
             if status.at < self.processes_at:
-                status = None  # the last words of an actor run that has since ended
+                # The last words of an actor run that has since ended: add it up now.
+                self._end_run(status)
+                self._ended.setdefault(device.name, deque(maxlen=8)).append(status.pid)
+                del self.actors[device.name]
+                status = None
         base = asdict(status) if status else {}
         base.pop("device", None)
         row.update(base)
@@ -59,9 +124,24 @@ class StatusTable:
         elif status is None or (process and process["statename"] != RUNNING
                                 and status.at < self.processes_at):
             row["state"] = states.NOT_RUNNING
-        row.setdefault("since", 0.0)
-        for key in ("sent", "dropped", "queued", "in_flight", "accepted", "replies", "connects"):
+        for key in ("sent", "dropped", "queued", "in_flight", "accepted", "replies", "connects",
+                    "reply_bytes"):
             row.setdefault(key, 0)
+        # This run's counters as the actor reports them; the plain fields become totals.
+        row["run"] = {key: row[key] for key in TOTALS}
+        base = self.bases.get(device.name)
+        if base:
+            for key in TOTALS:
+                row[key] += base[key]
+        row["totals_since"] = self.totals_since.get(device.name, 0.0)
+        row["state_since"] = row.get("since", 0.0)  # of this very state (a retry moves it)
+        now = time.time()
+        if row["state"] != (status.state if status else None):
+            # Derived here, not reported: it began at the latest when we learnt of it.
+            self._track_kind(device.name, row["state"],
+                             min(now, max(self.processes_at, status.at if status else 0.0))
+                             or now)
+        row["since"] = self.kinds.get(device.name, ("", 0.0))[1]
         for key in ("last_error", "last_command", "last_reply", "peer"):
             row.setdefault(key, "")
         for key in ("last_error_at", "last_command_at", "last_reply_at", "next_retry_at"):

@@ -95,6 +95,13 @@ def device_action(name: str, action: str):
     return jsonify(registry().call(action, name=name))
 
 
+@bp.post("/devices/<name>/reset")
+def reset_totals(name: str):
+    """Zero the device's totals (sent, dropped, replies, connects); returns its status row."""
+    _body(required=False)
+    return jsonify(registry().call("reset", name=name))
+
+
 @bp.post("/devices/<name>/send")
 def send_command(name: str):
     text = _body().get("text")

@@ -30,13 +30,47 @@ def when(timestamp: float, now: float) -> str:
 
 
 def state_text(row: dict[str, Any], now: float) -> str:
+    """The one word the operator scans for; "down" is an enabled device with no connection
+    (waiting between retries). The retry countdown is a separate cell (retry_text)."""
     state = row["state"]
     if state == states.WAITING:
-        retry_at = row.get("next_retry_at") or 0.0
-        if retry_at > now:
-            return f"waiting to retry in {math.ceil(retry_at - now)}s"
-        return "waiting to retry"
+        return "down"
     return STATE_LABELS.get(state, state)
+
+
+def retry_text(row: dict[str, Any], now: float) -> str:
+    """'retry in 3s' while a down device waits for its next attempt, else ''."""
+    if row["state"] != states.WAITING:
+        return ""
+    retry_at = row.get("next_retry_at") or 0.0
+    return f"retry in {math.ceil(retry_at - now)}s" if retry_at > now else "retrying"
+
+
+def human_duration(seconds: float) -> str:
+    """'12 s', '3 min', '2 h 5 min', '3 d 4 h': readable from across the desk."""
+    seconds = int(max(0, seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min"
+    if seconds < 86400:
+        hours, minutes = divmod(seconds // 60, 60)
+        return f"{hours} h {minutes} min" if minutes and hours < 10 else f"{hours} h"
+    days, hours = divmod(seconds // 3600, 24)
+    return f"{days} d {hours} h" if hours else f"{days} d"
+
+
+def for_text(since: float, now: float) -> str:
+    """'for 3 min': how long the device has been in its state kind ('' when unknown)."""
+    return f"for {human_duration(now - since)}" if since else ""
+
+
+# Summary counts for the sticky header: connected is ready; waiting, connecting, stopping and a
+# missing actor are all "down" to the operator; disabled on purpose is counted apart.
+def summary_text(rows: list[dict[str, Any]]) -> str:
+    ready = sum(row["state"] == states.CONNECTED for row in rows)
+    disabled = sum(row["state"] == states.DISABLED for row in rows)
+    return f"{ready} ready · {len(rows) - ready - disabled} down · {disabled} disabled"
 
 
 def device_cells(row: dict[str, Any], now: float) -> dict[str, str]:
@@ -49,8 +83,10 @@ def device_cells(row: dict[str, Any], now: float) -> dict[str, str]:
         "address": f"{config['host']}:{config['port']}",
         "enabled": "yes" if config["enabled"] else "no",
         "state": state_text(row, now),
+        "retry": retry_text(row, now),
         "process": f"actor: {process}" if process else "",
-        "since": when(row.get("since", 0.0), now),
+        "since": for_text(row.get("since", 0.0), now),
+        "since_at": clock(row.get("since", 0.0)),
         "sent": str(row.get("sent", 0)),
         "dropped": str(row.get("dropped", 0)),
         "queued": waiting_text(row),  # "2 in flight, 3 queued", shown beside "dropped"
@@ -96,6 +132,8 @@ def with_cells(status: dict[str, Any]) -> dict[str, Any]:
     now = status.get("at") or time.time()
     for row in status["devices"]:
         row["cells"] = device_cells(row, now)
+    status["summary_text"] = summary_text(status["devices"])
+    status["at_text"] = clock(now)  # "last known at 20:31:05" when the registry goes away
     status["listener_text"] = listener_text(status.get("listener"))
     status["listener_stale"] = bool((status.get("listener") or {}).get("stale"))
     return status

@@ -42,14 +42,16 @@ def test_cli_errors_are_clear(oscar):
     assert result.returncode == 2
     assert "name:" in result.stderr and "port:" in result.stderr and "65535" in result.stderr
     result = oscar.cli("device", "remove", "ghost")
-    assert result.returncode == 2 and "ghost" in result.stderr
+    assert result.returncode == 4 and "ghost" in result.stderr  # not found
 
 
 def test_cli_says_how_to_start_oscar_when_registry_is_down(oscar):
     oscar.supervisor().stopProcess("oscar-registry")
     result = oscar.cli("status")
     assert result.returncode == 3
-    assert "not answering" in result.stderr and "make run" in result.stderr
+    # A stopped registry removes its socket file: said at once, with where to look.
+    assert "Oscar is not running (no control socket at" in result.stderr
+    assert "make run" in result.stderr and "oscar-registry.log" in result.stderr
 
 
 def test_whole_restart_reconciles_device_programs_from_the_store(device):

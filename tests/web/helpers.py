@@ -93,8 +93,8 @@ def post_form(client, path: str, data: dict, follow: bool = False):
 
 
 def device_row(html: str, name: str) -> str:
-    """The HTML of one device's row on the devices page."""
-    match = re.search(rf'<tr data-device="{re.escape(name)}".*?</tr>', html, re.S)
+    """The HTML of one device on the devices page: its one-line row and its details row."""
+    match = re.search(rf'<tbody data-device="{re.escape(name)}".*?</tbody>', html, re.S)
     assert match, f"no row for {name}"
     return match.group(0)
 

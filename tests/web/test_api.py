@@ -174,3 +174,15 @@ def test_requests_for_another_host_name_are_refused(client):
     response = client.get("/api/devices", headers={"Host": "attacker.example:8053"})
     assert response.status_code == 400
     assert client.get("/api/devices", headers={"Host": "127.0.0.1:8053"}).status_code == 200
+
+
+def test_reset_zeroes_a_devices_totals_and_returns_its_row(client):
+    client.post("/api/devices", json={"name": "api-reset", "host": "127.0.0.1", "port": 9304,
+                                      "enabled": False})
+    response = client.post("/api/devices/api-reset/reset", json={})
+    assert response.status_code == 200
+    row = response.get_json()
+    assert row["name"] == "api-reset" and row["sent"] == 0 and row["dropped"] == 0
+    assert row["totals_since"] > 0
+    assert client.post("/api/devices/nobody/reset", json={}).status_code == 404
+    client.delete("/api/devices/api-reset")

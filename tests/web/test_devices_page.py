@@ -77,8 +77,10 @@ def test_live_status_json_has_display_text_for_each_cell(settings, client, regis
     status = client.get("/api/status").get_json()
     row = next(r for r in status["devices"] if r["name"] == "waiter")
     assert row["state"] == "waiting"
-    assert row["cells"]["state"].startswith("waiting to retry in ")
-    assert 25 <= int(row["cells"]["state"].split()[-1].rstrip("s")) <= 30
+    assert row["cells"]["state"] == "down"  # the countdown is shown apart from the state
+    assert row["cells"]["retry"].startswith("retry in ")
+    assert 25 <= int(row["cells"]["retry"].split()[-1].rstrip("s")) <= 30
+    assert row["cells"]["since"].startswith("for ") and row["cells"]["since"].endswith(" s")
     assert (row["cells"]["sent"], row["cells"]["dropped"]) == ("7", "2")
     assert row["cells"]["queued"] == "3 queued" and row["in_flight"] == 0
     assert row["cells"]["last_error"] == "connection refused"
@@ -138,3 +140,39 @@ def test_a_silent_actor_shows_stale_in_the_page_and_in_health(settings, client, 
     assert row_json["cells"]["heartbeat"] in ("heartbeat 0s ago", "heartbeat 1s ago",
                                               "heartbeat 2s ago")
     assert "oscar-device-frozen" not in client.get("/api/health").get_json()["stale"]
+
+
+def test_page_sums_up_the_fleet_and_states_read_as_words(settings, client, registry):
+    add(registry, "sum-up", port=9104)
+    add(registry, "sum-down", port=9105)
+    add(registry, "sum-off", port=9106, enabled=False)
+    report(settings, registry, ActorStatus(device="sum-up", state="connected",
+                                           since=time.time() - 7300, pid=0))
+    report(settings, registry, ActorStatus(device="sum-down", state="waiting",
+                                           since=time.time() - 200, pid=0,
+                                           next_retry_at=time.time() + 3))
+    html = client.get("/").get_data(as_text=True)
+    # other tests' devices share the registry: count only this test's three by name
+    rows = {name: device_row(html, name) for name in ("sum-up", "sum-down", "sum-off")}
+    assert cell(rows["sum-up"], "state") == "connected"
+    assert cell(rows["sum-down"], "state") == "down"
+    assert cell(rows["sum-down"], "retry").startswith("retry in ")
+    assert cell(rows["sum-off"], "state") == "disabled"
+    status = client.get("/api/status").get_json()
+    states = [r["state"] for r in status["devices"]]
+    ready, disabled = states.count("connected"), states.count("disabled")
+    summary = f"{ready} ready · {len(states) - ready - disabled} down · {disabled} disabled"
+    assert status["summary_text"] == summary
+    assert f'<strong id="summary" class="summary">{summary}</strong>' in html
+    # details: a reset button that posts to the API, and the actions
+    assert 'data-url="/api/devices/sum-up/reset">Reset counters</button>' in rows["sum-up"]
+    assert 'class="edit"' in rows["sum-up"] and ">Send</button>" in rows["sum-up"]
+    assert 'id="filter"' in html
+
+
+def test_human_durations():
+    from web.present import for_text, human_duration
+    assert [human_duration(s) for s in (0, 59, 60, 3599, 3600, 7500, 36000 + 60, 90000)] == [
+        "0 s", "59 s", "1 min", "59 min", "1 h", "2 h 5 min", "10 h", "1 d 1 h"]
+    assert for_text(100.0, 280.0) == "for 3 min"
+    assert for_text(0.0, 280.0) == ""

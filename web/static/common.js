@@ -46,14 +46,16 @@ window.Oscar = (function () {
     return body;
   }
 
-  // Calls getJSON(url()) every intervalMs (after the previous answer) and hands data to onData.
-  function poll(url, intervalMs, onData) {
+  // Calls getJSON(url()) every intervalMs (after the previous answer) and hands data to onData;
+  // a failed round goes to onError (if given), so a page can mark what it shows as stale.
+  function poll(url, intervalMs, onData, onError) {
     async function tick() {
       try {
         onData(await getJSON(url()));
         banner(null);
       } catch (err) {
         if (err.title) banner(err.title, err.message + " Retrying…");
+        if (onError) onError(err);
       }
       setTimeout(tick, intervalMs);
     }
