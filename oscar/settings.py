@@ -71,6 +71,11 @@ class Settings:
         return self.home / "oscar.sqlite3"
 
     @property
+    def totals_path(self) -> Path:
+        """Per-device totals (sent, dropped, ...) kept across registry restarts."""
+        return self.run_dir / "totals.json"
+
+    @property
     def desired_state_path(self) -> Path:
         """Last published desired state, so the data plane can start without the registry."""
         return self.run_dir / "desired-state.msgpack"

@@ -19,11 +19,16 @@ RUNNING = "RUNNING"
 STALE_AFTER = 6.0
 LISTENER_PROGRAM = "oscar-listener"
 # Counters an actor keeps per run (per process). The registry adds up runs into totals that
-# survive actor restarts and re-enables; a registry restart starts the totals again from the
-# current runs (they live in memory only). `oscar status --reset NAME` zeroes them.
+# survive actor restarts and re-enables, and registry restarts through oscar/totals_file.py.
+# Only `oscar status --reset NAME` zeroes them.
 TOTALS = ("accepted", "sent", "dropped", "replies", "reply_bytes", "connects")
 UP = "up"
 DOWN = "down"  # connecting, waiting to retry, stopped or not running: one kind for "since"
+
+
+def _run_counters(status: ActorStatus) -> dict[str, int]:
+    return {"pid": status.pid, "queued": status.queued, "in_flight": status.in_flight,
+            **{key: getattr(status, key) for key in TOTALS}}
 
 
 def state_kind(state: str) -> str:
@@ -47,6 +52,7 @@ class StatusTable:
         self.bases: dict[str, dict[str, int]] = {}
         self.totals_since: dict[str, float] = {}
         self._ended: dict[str, deque[int]] = {}  # device -> pids of runs already added up
+        self._saved_runs: dict[str, dict[str, int]] = {}  # last runs seen by a previous registry
         # device -> (kind, since): the time of the last change of state *kind*, so retries
         # (waiting -> connecting -> waiting) do not move "down since".
         self.kinds: dict[str, tuple[str, float]] = {}
@@ -58,22 +64,48 @@ class StatusTable:
             return  # a late report of a run already added up
         previous = self.actors.get(name)
         if previous is not None and previous.pid != status.pid:
-            self._end_run(previous)
+            self._end_run(name, _run_counters(previous))
             ended.append(previous.pid)
+        saved = self._saved_runs.pop(name, None)
+        if previous is None and saved is not None and saved["pid"] != status.pid:
+            # That run ended while the registry was down: add up its last known counters.
+            self._end_run(name, saved)
+            ended.append(saved["pid"])
         self.actors[name] = status
         self.totals_since.setdefault(name, status.at)
         self._track_kind(name, status.state, status.since)
 
-    def _end_run(self, last: ActorStatus) -> None:
-        base = self.bases.setdefault(last.device, dict.fromkeys(TOTALS, 0))
+    def _end_run(self, device: str, last: dict[str, int]) -> None:
+        base = self.bases.setdefault(device, dict.fromkeys(TOTALS, 0))
         for key in TOTALS:
-            base[key] += getattr(last, key)
+            base[key] += last[key]
         # Its queued commands were never acked to the listener, which sends them again to the
         # next run (or expires them itself): they are the next run's to count, not this one's.
-        base["accepted"] -= last.queued
+        base["accepted"] -= last["queued"]
         # What it had in flight was written but never confirmed by the device: as far as we
         # know it did not arrive, so it counts dropped (accepted = sent + dropped + waiting).
-        base["dropped"] += last.in_flight
+        base["dropped"] += last["in_flight"]
+
+    # ---- totals across registry restarts ----------------------------------------------------
+
+    def totals_state(self) -> dict[str, Any]:
+        """What the totals need to survive a registry restart (see oscar/totals_file.py)."""
+        state: dict[str, Any] = {}
+        for name in set(self.bases) | set(self.actors):
+            status = self.actors.get(name)
+            state[name] = {"base": dict(self.bases.get(name, {})),
+                           "since": self.totals_since.get(name, 0.0),
+                           "run": _run_counters(status) if status else None}
+        return state
+
+    def load_totals(self, state: dict[str, Any]) -> None:
+        """Take back totals_state() of the previous registry run. The actors' current runs go
+        on: a report from the same run continues it; from another, the saved run is added up."""
+        for name, entry in state.items():
+            self.bases[name] = {key: entry["base"].get(key, 0) for key in TOTALS}
+            self.totals_since[name] = entry["since"]
+            if entry["run"] is not None:
+                self._saved_runs[name] = entry["run"]
 
     def _track_kind(self, name: str, state: str, at: float) -> None:
         kind = state_kind(state)
@@ -99,7 +131,8 @@ class StatusTable:
 
     def forget(self, device: str) -> None:
         self.actors.pop(device, None)
-        for per_device in (self.bases, self.totals_since, self._ended, self.kinds):
+        for per_device in (self.bases, self.totals_since, self._ended, self.kinds,
+                           self._saved_runs):
             per_device.pop(device, None)
 
     def device_row(self, device: Device) -> dict[str, Any]:
@@ -112,7 +145,7 @@ class StatusTable:
             # Reports and process info arrive on their own schedules: the newer one wins.
             if status.at < self.processes_at:
                 # The last words of an actor run that has since ended: add it up now.
-                self._end_run(status)
+                self._end_run(device.name, _run_counters(status))
                 self._ended.setdefault(device.name, deque(maxlen=8)).append(status.pid)
                 del self.actors[device.name]
                 status = None

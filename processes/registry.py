@@ -18,7 +18,7 @@ import time
 
 import zmq
 
-from oscar import backups, logsetup, zmqutil
+from oscar import backups, logsetup, totals_file, zmqutil
 from oscar import settings as settings_mod
 from oscar.lifeline import Lifeline
 from oscar.messages import (
@@ -78,6 +78,8 @@ def run() -> int:
             snapshot_due = min(snapshot_due, time.monotonic() + SNAPSHOT_SOON)
 
     table = StatusTable()
+    table.load_totals(totals_file.load(settings.totals_path))
+    saved_totals: dict = {}
     programs = Programs(settings)
     reconciler = Reconciler(programs, table)
     service = RegistryService(settings, store, publish, table, programs, reconciler)
@@ -112,8 +114,16 @@ def run() -> int:
                 snapshot_due = now + (SNAPSHOT_SOON if now < quick_until else SNAPSHOT_EVERY)
                 zmqutil.send(pub, service.snapshot())
                 backup.tick()
+                totals = table.totals_state()
+                if totals != saved_totals:
+                    totals_file.save(settings.totals_path, totals)
+                    saved_totals = totals
     finally:
         lifeline.stop()
+        try:
+            totals_file.save(settings.totals_path, table.totals_state())
+        except OSError as exc:
+            log.warning("device totals not saved to %s: %s", settings.totals_path, exc)
         reconciler.stop()
         for sock in (control, pub, events):
             sock.close(linger=0)

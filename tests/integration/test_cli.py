@@ -123,6 +123,20 @@ def test_totals_survive_kill_and_re_enable_until_reset(oscar, device):
     text = oscar.cli("status").stdout
     assert text.splitlines()[1].split()[5] == "5", text  # SENT, after "0s ago"
 
+    # kill -9 of the registry: the totals come back from run/totals.json
+    totals = oscar.settings.totals_path
+    def saved_sent() -> int:
+        entry = json.loads(totals.read_text())["proj1"]
+        return entry["base"]["sent"] + entry["run"]["sent"]
+    wait_for(lambda: saved_sent() == 5, message="totals saved")
+    registry_pid = oscar.pid_of("oscar-registry")
+    os.kill(registry_pid, signal.SIGKILL)
+    wait_for(lambda: oscar.pid_of("oscar-registry") not in (0, registry_pid), timeout=30,
+             message="registry restarted")
+    wait_for(lambda: oscar.device_status("proj1")["run"]["sent"] >= 1, timeout=15,
+             message="the actor's report reaching the new registry")
+    assert sent_total(oscar, "proj1") == 5
+
     reset = oscar.cli("status", "--reset", "proj1", "--json")
     assert reset.returncode == 0, reset.stderr
     assert json.loads(reset.stdout)["sent"] == 0
