@@ -126,7 +126,7 @@ class Forwarder:
         self.gate = RevisionGate()  # which config messages are newer than what we have
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.limiter = RateLimiter()
-        self.receipt_limiter = receipts.SenderLimiter()
+        self.receipt_limiter = RateLimiter(receipts.PER_SECOND, max_keys=receipts.MAX_HOSTS)
         self.links: dict[str, ActorLink] = {}
         self.scheduler = Scheduler()
         # Unique per listener run, so an actor can tell a resend from a new command.

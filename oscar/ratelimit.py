@@ -6,11 +6,14 @@ import time
 
 
 class RateLimiter:
-    """Allows ``per_second`` events per key per second; counts what it suppressed."""
+    """Allows ``per_second`` events per key per second; counts what it suppressed. With
+    ``max_keys`` the tables stay bounded however many keys a peer makes up (spoofed senders):
+    at the bound they are cleared, so at worst a key gets a fresh window early."""
 
-    def __init__(self, per_second: int = 10, clock=time.monotonic):
+    def __init__(self, per_second: int = 10, clock=time.monotonic, max_keys: int | None = None):
         self.per_second = per_second
         self.clock = clock
+        self.max_keys = max_keys
         self._windows: dict[str, tuple[float, int]] = {}
         self.suppressed: dict[str, int] = {}
 
@@ -19,6 +22,10 @@ class RateLimiter:
         start, count = self._windows.get(key, (now, 0))
         if now - start >= 1.0:
             start, count = now, 0
+        if (self.max_keys is not None and key not in self._windows
+                and len(self._windows) >= self.max_keys):
+            self._windows.clear()
+            self.suppressed.clear()
         self._windows[key] = (start, count + 1)
         if count < self.per_second:
             return True

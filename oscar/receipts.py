@@ -8,14 +8,12 @@ never longer than ``MAX_REPLY`` bytes, and each sender host gets a few per secon
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 ADDRESS = "/oscar/receipt"
 MAX_TOKEN = 64
 MAX_DETAIL = 180  # bytes; with the token and status the answer stays under MAX_REPLY
 MAX_REPLY = 300
-PER_SECOND = 20
+PER_SECOND = 20  # answers per sender host (see Forwarder: a RateLimiter keyed by host)
+MAX_HOSTS = 4096
 
 
 def _osc_string(text: str) -> bytes:
@@ -46,26 +44,3 @@ def encode_reply(token: str, status: str, detail: str) -> bytes:
              + _osc_string(clip(status, 8)) + _osc_string(clip(detail, MAX_DETAIL)))
     assert len(reply) <= MAX_REPLY
     return reply
-
-
-class SenderLimiter:
-    """``per_second`` answers per sender host; bounded however many hosts (spoofed) appear."""
-
-    def __init__(self, per_second: int = PER_SECOND, max_hosts: int = 4096,
-                 clock: Callable[[], float] = time.monotonic):
-        self.per_second = per_second
-        self.max_hosts = max_hosts
-        self.clock = clock
-        self._windows: dict[str, tuple[float, int]] = {}
-
-    def allow(self, host: str) -> bool:
-        now = self.clock()
-        start, count = self._windows.get(host, (now, 0))
-        if now - start >= 1.0:
-            start, count = now, 0
-        if count >= self.per_second:
-            return False
-        if host not in self._windows and len(self._windows) >= self.max_hosts:
-            self._windows.clear()  # cheap bound; at worst a host gets a fresh window early
-        self._windows[host] = (start, count + 1)
-        return True

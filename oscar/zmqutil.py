@@ -111,14 +111,19 @@ def _endpoint(sock: zmq.Socket) -> str:
         return "?"
 
 
-def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
-    """Yield the decodable messages waiting on ``sock``, at most ``limit`` per call so one busy
+def _waiting(sock: zmq.Socket, limit: int) -> Iterator[list[bytes]]:
+    """The multipart messages waiting on ``sock``, at most ``limit`` per call so one busy
     socket cannot starve the rest of a poll loop."""
     for _ in range(limit):
         try:
-            frames = sock.recv_multipart(flags=zmq.NOBLOCK)
+            yield sock.recv_multipart(flags=zmq.NOBLOCK)
         except zmq.Again:
             return
+
+
+def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
+    """Yield the decodable messages waiting on ``sock`` (at most ``limit``)."""
+    for frames in _waiting(sock, limit):
         message = _decode(sock, frames, counters)
         if message is not None:
             yield message
@@ -126,11 +131,7 @@ def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int =
 
 def drain_routed(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
     """Like drain(), for a ROUTER: yields (sender's routing id, message)."""
-    for _ in range(limit):
-        try:
-            peer, *frames = sock.recv_multipart(flags=zmq.NOBLOCK)
-        except zmq.Again:
-            return
+    for peer, *frames in _waiting(sock, limit):
         message = _decode(sock, frames, counters)
         if message is not None:
             yield peer, message
@@ -145,11 +146,7 @@ def drain_requests(sock: zmq.Socket, counters: dict[str, int] | None = None,
     is addressed properly but does not decode comes out with ``message`` None and ``error``
     saying why, so the caller can send a coded reply. Whatever arrives, nothing raises.
     """
-    for _ in range(limit):
-        try:
-            frames = sock.recv_multipart(flags=zmq.NOBLOCK)
-        except zmq.Again:
-            return
+    for frames in _waiting(sock, limit):
         try:
             split = frames.index(b"", 1, MAX_ENVELOPE + 1)
         except ValueError:

@@ -8,6 +8,7 @@ from oscar import osc_decode, receipts
 from oscar.forwarder import Outcome, select
 from oscar.models import Device
 from oscar.osc_routing import RouteError
+from oscar.ratelimit import RateLimiter
 
 
 def devices(*specs):
@@ -96,14 +97,14 @@ def test_receipt_tokens_must_be_one_short_string():
 
 def test_receipts_are_rate_limited_per_sender_host():
     clock = [0.0]
-    limiter = receipts.SenderLimiter(per_second=3, max_hosts=2, clock=lambda: clock[0])
+    limiter = RateLimiter(per_second=3, max_keys=2, clock=lambda: clock[0])
     assert [limiter.allow("10.0.0.1") for _ in range(4)] == [True, True, True, False]
     assert limiter.allow("10.0.0.2")
     clock[0] = 1.0
     assert limiter.allow("10.0.0.1")
     for index in range(100):  # spoofed sources: the table stays bounded
         limiter.allow(f"10.1.0.{index}")
-    assert len(limiter._windows) <= 2
+    assert len(limiter._windows) <= 2 and len(limiter.suppressed) <= 2
 
 
 @settings(max_examples=300, deadline=None)
