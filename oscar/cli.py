@@ -76,8 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
             _json_option(one)
     _json_option(dsub.add_parser("list", help="list devices and their settings"))
 
-    status = sub.add_parser("status", help="live status table (totals count since the registry "
-                                           "started or the last --reset)")
+    status = sub.add_parser("status", help="live status table (totals count since the device was "
+                                           "added or the last --reset)")
     status.add_argument("name", nargs="?", default="", help="only this device (default: all)")
     status.add_argument("--reset", metavar="NAME", default="",
                         help="zero NAME's totals (sent, dropped, replies, connects), then show it")
