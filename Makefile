@@ -23,8 +23,9 @@ chaos: $(VENV)/.installed-test
 fuzz: $(VENV)/.installed-test
 	$(BIN)/python -m pytest -q -m fuzz
 
-bench: $(VENV)/.installed-test
-	$(BIN)/python benchmarks/latency.py
+# Quick benchmark (a few minutes); `make bench FULL=1` runs the whole matrix (see docs/performance.md).
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench.py --profile $(if $(FULL),--full)
 	$(BIN)/python benchmarks/parse_cost.py
 
 # New packages need a fresh editable install, not only a changed pyproject.toml.
@@ -35,6 +36,10 @@ $(VENV)/.installed: pyproject.toml $(wildcard */__init__.py)
 
 $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+$(VENV)/.installed-bench: pyproject.toml $(VENV)/.installed-test
+	$(BIN)/pip install -q -e '.[test,bench]'
 	touch $@
 
 clean:

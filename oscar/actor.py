@@ -1,9 +1,23 @@
-"""One device's connection: connect, back off, send in order within TTL, read replies.
+"""One device's connection: connect, log in, send in order within TTL, pace, read replies.
 
-The process loop (processes/device_actor.py) polls the sockets this class exposes and calls
+The process loop (processes/device_actor.py) polls the socket this class exposes and calls
 its handlers; every outcome is reported through ``emit`` as wire messages for the registry.
+The Actor only sequences the parts:
 
-TTL holds to the wire: a command counts as ``sent`` only once the device's TCP stack has
+- ``oscar.device_links``: one socket and its per-connection state (in flight, login, prefix,
+  reply framing), TCP or UDP; ``oscar.device_socket`` opens them;
+- ``oscar.login_flow``: the device's login recipe and fixed byte strings;
+- ``oscar.pacing``: min_gap and wait_for_reply; ``oscar.link_watch``: keep-alive, reply
+  timeout, idle close;
+- ``oscar.actor_intake``: duplicates and acks; ``oscar.actor_reports``: batched, rate-limited
+  events; ``oscar.actor_status``: state, counters and status reports.
+
+States (``oscar.states``): CONNECTING -> CONNECTED (TCP up, logging in) -> READY (logged in,
+on_connect written; commands flow). WAITING and AUTH_FAILED wait for the next attempt with a
+backoff that grows only on failures; IDLE is an on-demand or per-command device with no
+connection open by design. A UDP device is READY as soon as its socket exists.
+
+TTL holds to the wire: a TCP command counts as ``sent`` only once the device's TCP stack has
 acknowledged its bytes (our kernel's count of unacknowledged bytes, ``SIOCOUTQ``, read through
 the injectable ``unacked``). Until then it is ``in_flight``. If the device stops taking data for
 longer than its TTL, the connection is reset, so our kernel discards the bytes, and everything
@@ -17,148 +31,125 @@ import errno
 import logging
 import os
 import socket
-import struct
-import sys
 import time
-from collections import deque
 from collections.abc import Callable
+from typing import Any
 
-from oscar import escapes, states
+from oscar import states
+from oscar.actor_intake import Intake
+from oscar.actor_reports import Reports
+from oscar.actor_status import StatusBoard
+from oscar.actor_text import short
 from oscar.backoff import Backoff
 from oscar.command_queue import CommandQueue, InFlight, Pending
+from oscar.device_links import NEVER_IN_FLIGHT, TcpLink, UdpLink
+from oscar.device_socket import default_unacked, dial, dial_udp, handed_over
+from oscar.link_watch import WatchConfig
+from oscar.login_flow import login_timeout, reply_terminator, start_login, wire_text
 from oscar.messages import ActorStatus, Command, Event, Message
 from oscar.models import Device
+from oscar.pacing import Pacing
 
-try:
-    import fcntl
-except ImportError:  # not on every platform; the fallback below needs none
-    fcntl = None  # type: ignore[assignment]
+__all__ = ["Actor", "handed_over"]
 
 log = logging.getLogger(__name__)
 
+_short = short  # the name tests and older code know
+
 CONNECT_TIMEOUT = 3.0
-STABLE_CONNECTION = 2.0  # a connection that lasted this long resets the backoff
-HEARTBEAT = 2.0  # full status at least this often, so a restarted registry catches up
-STATUS_COALESCE = 0.2  # counter changes are batched into one status per this interval
+STABLE_CONNECTION = 2.0  # a persistent connection that lasted this long resets the backoff
 MAX_READS_PER_WAKE = 16  # a flooding device must not starve the command socket
-REPLY_EVENTS_PER_SECOND = 20
-DROP_EVENTS_PER_SECOND = 10  # more drops within a second become one summary event
-TEXT_LIMIT = 200
-DEDUP_WINDOW = 20_000  # recent (sender, seq) pairs remembered to discard resent duplicates
 DEFAULT_TTL = 10.0  # until the device's config is known
 EXPIRE_EVERY = 0.25  # queued commands are checked against TTL this often
 IN_FLIGHT_CHECK = 0.1  # while bytes are unacknowledged, look again this often
-# Our kernel's send buffer: small, so little can wait where we cannot see or drop it (Linux
-# doubles the value asked for).
-SEND_BUFFER = 16 * 1024
 SHUTDOWN_GRACE_STEPS = 10  # of 20 ms
-SIOCOUTQ = 0x5411  # Linux: bytes on a TCP socket not yet acknowledged by the peer (= TIOCOUTQ)
+UNREACHABLE_REPORT_EVERY = 10.0  # a UDP device's ICMP port unreachable: one event per this
+PERSISTENT, PER_COMMAND, ON_DEMAND = "persistent", "per-command", "on-demand"
+# Changing any of these opens a new connection (the old one was made or logged in with the
+# old values); anything else applies to the open one or the next.
+RECONNECT_FIELDS = ("host", "port", "transport", "connection", "profile", "username",
+                    "password", "reply_terminator")
+# States a per-command device passes through for every command: their changes are status
+# updates, not activity events.
+ROUTINE = frozenset({states.CONNECTING, states.CONNECTED, states.READY, states.IDLE})
+IDLE_DETAIL = "no connection until a command is queued"
 
-
-def _short(data: bytes | str) -> str:
-    """Text for events and status: printable UTF-8 as is, any other byte as an escape
-    (``\\xff``, ``\\r``), so what was sent reads as the operator would type it."""
-    if isinstance(data, bytes):
-        data = data.strip()
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError:
-            text = escapes.encode(data)
-        else:
-            if not text.isprintable():
-                text = "".join(c if c.isprintable() else escapes.encode(c.encode("utf-8"))
-                               for c in text)
-    else:
-        text = data.strip()
-    return text if len(text) <= TEXT_LIMIT else text[:TEXT_LIMIT] + "..."
-
-
-def kernel_unacked(sock: socket.socket) -> int:
-    """Linux: bytes written to ``sock`` that the peer has not acknowledged yet."""
-    assert fcntl is not None
-    return struct.unpack("i", fcntl.ioctl(sock.fileno(), SIOCOUTQ, b"\0\0\0\0"))[0]
-
-
-def handed_over(sock: socket.socket) -> int:
-    """Elsewhere (macOS...): bytes handed to send() count as taken; the small send buffer
-    bounds what can hide in our kernel, and a cue that cannot be handed over stays ours."""
-    return 0
-
-
-default_unacked = (kernel_unacked if sys.platform.startswith("linux") and fcntl is not None
-                   else handed_over)
-
-
-def _tune(sock: socket.socket) -> None:
-    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
-    # Notice a silently dead device within seconds, even when no cue is being sent.
-    for option, value in (("TCP_KEEPIDLE", 2), ("TCP_KEEPINTVL", 1), ("TCP_KEEPCNT", 3),
-                          ("TCP_USER_TIMEOUT", 5000)):
-        if hasattr(socket, option):
-            sock.setsockopt(socket.IPPROTO_TCP, getattr(socket, option), value)
-
-
-def dial(host: str, port: int) -> socket.socket:
-    """A tuned non-blocking socket with its connect under way; OSError if it cannot start."""
-    info = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(info[0], socket.SOCK_STREAM)
-    try:
-        sock.setblocking(False)
-        _tune(sock)
-        code = sock.connect_ex(info[4])
-        if code not in (0, errno.EINPROGRESS):
-            raise OSError(code, os.strerror(code))
-    except BaseException:
-        sock.close()
-        raise
-    return sock
+Link = TcpLink | UdpLink
 
 
 class Actor:
     def __init__(self, name: str, emit: Callable[[Message], None],
                  clock: Callable[[], float] = time.time,
                  unacked: Callable[[socket.socket], int] = default_unacked,
-                 connect: Callable[[str, int], socket.socket] = dial):
+                 connect: Callable[[str, int], socket.socket] = dial,
+                 connect_udp: Callable[[str, int], socket.socket] = dial_udp,
+                 login: Callable[[Device], Any] = start_login):
         self.name = name
         self.device: Device | None = None
         self.emit = emit
         self.clock = clock
         self.unacked = unacked
         self.connect = connect
+        self.connect_udp = connect_udp
+        self.login = login
         self.queue = CommandQueue()
-        self.wire = InFlight()  # one per connection
-        self._terminator = b""
-        self.sock: socket.socket | None = None
-        self.state = states.CONNECTING
-        self.since = clock()
-        self.peer = ""
-        self.connected_at = 0.0
-        self.connect_deadline = 0.0
-        self.retry_at = 0.0
+        self.link: Link | None = None
+        self.intake = Intake()
+        self.reports = Reports(name, emit, clock)
+        self.board = StatusBoard(name, emit, clock)
+        self.board.queued = self.queue.__len__
+        self.board.in_flight = lambda: len(self.wire)
         self.backoff = Backoff(0.5, 10.0)
-        self.counters = {"accepted": 0, "sent": 0, "dropped": 0, "replies": 0,
-                         "reply_bytes": 0, "connects": 0}
-        self.last = {"error": ("", 0.0), "command": ("", 0.0), "reply": ("", 0.0)}
-        self._status_due = 0.0
-        self._heartbeat_due = 0.0
+        self.pacing = Pacing()
+        self.watch_config = WatchConfig()  # shared with the open link: edits apply at once
+        self._terminator = b""
+        self._on_connect: tuple[bytes, ...] = ()
+        self._reply_terminator = b""
+        self._last_sender = ""  # of the latest command written: replies are routed to it
+        self._mode = PERSISTENT  # the device's connection mode (a UDP socket is always open)
+        self.connect_deadline = 0.0
+        self.login_deadline = 0.0
+        self._unreachable_at = -UNREACHABLE_REPORT_EVERY
         self._expire_due = 0.0
-        self._reply_window = (0.0, 0)
-        # Sent commands are reported once per status interval, drops at most
-        # DROP_EVENTS_PER_SECOND a second: no per-cue event or log line under load.
-        self._sent_batch = 0
-        self._sent_last: Pending | None = None
-        self._drop_window = (0.0, 0)
-        self._drops_hidden = 0
-        self._drop_hidden_last: tuple[Pending, str] | None = None
-        self._acks: dict[bytes, list[int]] = {}
-        self._seen: set[tuple[bytes, int]] = set()
-        self._seen_order: deque[tuple[bytes, int]] = deque()
+
+    # ---- views ---------------------------------------------------------------------------------
+
+    @property
+    def state(self) -> str:
+        return self.board.state
+
+    @property
+    def counters(self) -> dict[str, int]:
+        return self.board.counters
+
+    @property
+    def retry_at(self) -> float:
+        return self.board.retry_at
+
+    @property
+    def sock(self) -> socket.socket | None:
+        return self.link.sock if self.link is not None else None
+
+    @property
+    def wire(self) -> InFlight:
+        return self.link.wire if self.link is not None else NEVER_IN_FLIGHT
 
     @property
     def ttl(self) -> float:
         return self.device.ttl if self.device is not None else DEFAULT_TTL
+
+    @property
+    def mode(self) -> str:
+        return self._mode
+
+    def _wants_connection(self) -> bool:
+        return self.mode == PERSISTENT or self.queue.head() is not None
+
+    def status(self) -> ActorStatus:
+        return self.board.status()
+
+    def take_acks(self) -> dict[bytes, list[int]]:
+        return self.intake.take_acks()
 
     # ---- configuration -------------------------------------------------------------------
 
@@ -171,34 +162,45 @@ class Actor:
             for item in self._close():
                 self._drop(item, reason)
             self._set_state(states.DISABLED, "removed" if device is None else "disabled")
-            self._drop_all(reason)
+            while self.queue.head() is not None:
+                self._drop(self.queue.pop(), reason)
             return
         self.backoff.minimum, self.backoff.maximum = device.backoff_min, device.backoff_max
-        self._terminator = device.terminator_bytes  # decoded once, not per cue
-        moved = old is None or (old.host, old.port) != (device.host, device.port)
-        if moved or self.state == states.DISABLED:
-            if old is not None and moved:
-                log.info("%s: address changed to %s:%s", self.name, device.host, device.port)
+        self._mode = PERSISTENT if device.transport == "udp" else device.connection
+        # Decoded once, not per cue.
+        self._terminator = device.terminator_bytes
+        self._on_connect = tuple(b for b in (wire_text(device, t) for t in device.on_connect)
+                                 if b)
+        self._reply_terminator = reply_terminator(device)
+        config = self.watch_config
+        config.keepalive = wire_text(device, device.keepalive) if device.keepalive else b""
+        config.keepalive_interval = device.keepalive_interval
+        config.reply_timeout = device.reply_timeout
+        config.idle_close = device.idle_close if self.mode == ON_DEMAND else 0.0
+        self.pacing.configure(device.min_gap, device.wait_for_reply, device.reply_timeout)
+        changed = old is None or any(getattr(old, f) != getattr(device, f)
+                                     for f in RECONNECT_FIELDS)
+        if changed or self.state == states.DISABLED:
+            if old is not None and changed:
+                log.info("%s: connection settings changed (%s:%s, %s, %s)", self.name,
+                         device.host, device.port, device.transport, device.connection)
             self.queue.requeue(self._close())
             self.backoff.reset()
+            self._open_or_idle(IDLE_DETAIL)
+
+    def _open_or_idle(self, detail: str) -> None:
+        if self._wants_connection():
             self._start_connect()
+        else:
+            self._set_state(states.IDLE, detail)
 
     # ---- commands --------------------------------------------------------------------------
 
     def handle_command(self, command: Command, peer: bytes = b"") -> None:
-        log.debug("%s: command #%d from %s (%s)", self.name, command.seq, command.sender,
-                  self.state)
         item = Pending(command, peer)
-        key = (peer, command.seq)
-        if command.seq and key in self._seen:
-            # Resent after a broken connection, but we had it already: ack, do not send twice.
-            self._ack(item)
-            return
-        self._seen.add(key)
-        self._seen_order.append(key)
-        if len(self._seen_order) > DEDUP_WINDOW:
-            self._seen.discard(self._seen_order.popleft())
-        self.counters["accepted"] += 1
+        if not self.intake.first_time(item):
+            return  # resent after a broken connection, but we had it already (acked)
+        self.board.count("accepted")
         if self.device is not None and not self.device.enabled:
             self._drop(item, "device disabled")
             return
@@ -206,84 +208,121 @@ class Actor:
         if not self.queue.push(item):
             self._drop(item, f"send queue full ({self.queue.limit} commands)")
             return
-        if self.state == states.CONNECTED:
+        if self.state == states.READY:
             self._flush()
-        self._status_soon()
+        elif self.state == states.IDLE:
+            self._start_connect()
 
-    def _ack(self, item: Pending) -> None:
-        if item.acked:
-            return  # written whole before a lost connection, now written again or dropped
-        item.acked = True
-        self._acks.setdefault(item.peer, []).append(item.command.seq)
+    def _next_fresh(self, link: Link, now: float) -> Pending | None:
+        """The queued command to write next, if one may start now (TTL, pacing, one per
+        connection for per-command devices); expired ones are dropped on the way."""
+        assert self.device is not None
+        if link.commands and self._mode == PER_COMMAND:
+            return None
+        ttl = self.device.ttl
+        while (item := self.queue.head()) is not None:
+            age = now - item.command.received_at
+            if age > ttl:
+                self.queue.pop()
+                self._drop(item, f"expired: {age:.1f}s old, TTL {ttl:g}s")
+                continue
+            if self.pacing.active and not self.pacing.is_open(now):
+                return None
+            # The terminator is the device's current one, even for commands queued earlier.
+            data = item.command.data
+            item.data = data + self._terminator if item.command.terminate else data
+            return item
+        return None
 
-    def take_acks(self) -> dict[bytes, list[int]]:
-        acks, self._acks = self._acks, {}
-        return acks
+    def _started(self, item: Pending, now: float) -> None:
+        self.queue.pop()
+        if self.pacing.active:
+            self.pacing.wrote(now)
+        self._last_sender = item.command.sender
 
     def _flush(self) -> None:
-        """Write queued commands, whole and in order, as far as the kernel takes them."""
-        assert self.sock is not None and self.device is not None
-        while True:
-            item = self.wire.partial()  # a half-written command goes on before anything else
-            fresh = item is None
-            if item is None:
-                item = self.queue.head()
-                if item is None:
+        """Write what may go now: bytes that are no command first, then queued commands, whole
+        and in order, as far as the kernel takes them."""
+        link = self.link
+        if isinstance(link, UdpLink):
+            self._flush_datagrams(link)
+            return
+        if link is None:
+            return
+        now = self.clock()  # one reading per flush: the loop takes microseconds
+        try:
+            while True:
+                item = link.wire.partial()  # a half-written command goes on before anything
+                fresh = item is None
+                if fresh and link.control and not link.write_control():
                     return
-                age = self.clock() - item.command.received_at
-                if age > self.device.ttl:
-                    self.queue.pop()
-                    self._drop(item, f"expired: {age:.1f}s old, TTL {self.device.ttl:g}s")
-                    continue
-                # The terminator is the device's current one, even for commands queued earlier.
-                data = item.command.data
-                item.data = data + self._terminator if item.command.terminate else data
+                if self.board.state != states.READY:
+                    return  # logging in: only the login's answers go
+                if item is None:
+                    item = self._next_fresh(link, now)
+                    if item is None:
+                        return
+                    item.data = link.frame(item.data)
+                whole = link.write(item, fresh)
+                if fresh:
+                    self._started(item, now)
+                if not whole:
+                    return
+                # Written whole: the listener need not keep it for a resend (protocol.md).
+                self.intake.ack(item)
+                link.watch.wrote(now, command=True)
+                link.command_written_at = now
+                self.board.soon()
+        except BlockingIOError:
+            return  # kernel buffer full: poll for POLLOUT (a fresh command stays queued)
+        except OSError as exc:
+            self._lost(f"send failed: {exc.strerror or exc}")
+
+    def _flush_datagrams(self, link: UdpLink) -> None:
+        """UDP: each command is one datagram, taken (sent) when the kernel accepts it."""
+        now = self.clock()
+        while self.state == states.READY and self.link is link:
+            item = self._next_fresh(link, now)
+            if item is None:
+                return
             try:
-                written = self.sock.send(item.data[item.offset:] if item.offset else item.data)
-            except BlockingIOError:
-                return  # kernel buffer full: poll for POLLOUT (a fresh command stays queued)
+                taken = link.send(item.data)
             except OSError as exc:
+                if exc.errno == errno.EMSGSIZE:
+                    self.queue.pop()
+                    self._drop(item, f"too long for one datagram ({len(item.data)} bytes)")
+                    continue
                 self._lost(f"send failed: {exc.strerror or exc}")
                 return
-            if fresh:
-                self.queue.pop()
-                self.wire.start(item)
-            self.wire.wrote(item, written)
-            if not item.written:
+            finally:
+                self._unreachable(link)
+            if not taken:
                 return
-            # Written whole: the listener need not keep it for a resend (docs/protocol.md).
-            self._ack(item)
-            self._status_soon()
+            link.commands += 1
+            link.reply_seen = False
+            self._started(item, now)
+            self.intake.ack(item)
+            link.watch.wrote(now, command=True)
+            self._sent(item)
 
     def _settle(self) -> None:
         """Count what the device has taken as sent; reset the connection if it stopped taking
         data for longer than the TTL of a command still in flight."""
-        if self.sock is None or not self.wire:
+        if not self.wire:
             return
         self._harvest()
         oldest = self.wire.oldest_received()
-        if oldest is None:
-            return
-        age = self.clock() - oldest
-        if age > self.ttl:
-            self._reset_stale(age)
+        if oldest is not None and self.clock() - oldest > self.ttl:
+            self._reset_stale(self.clock() - oldest)
 
     def _harvest(self) -> None:
-        assert self.sock is not None
-        try:
-            unacked = self.unacked(self.sock)
-        except OSError as exc:
-            log.debug("%s: cannot read unacknowledged bytes: %s", self.name, exc)
-            return
-        for item in self.wire.take_acked(unacked):
-            self._sent(item)
+        if isinstance(self.link, TcpLink):
+            for item in self.link.harvest():
+                self._sent(item)
 
     def _sent(self, item: Pending) -> None:
-        self.counters["sent"] += 1
-        self._sent_batch += 1
-        self._sent_last = item
-        log.debug("%s: device took #%d", self.name, item.command.seq)
-        self._status_soon()
+        self.board.count("sent")
+        self.reports.sent(item)
 
     def _reset_stale(self, age: float) -> None:
         ttl = self.ttl
@@ -291,61 +330,14 @@ class Actor:
         reason = f"stale: not taken by the device within TTL {ttl:g}s, connection reset"
         for item in stale:
             self._drop(item, reason)
-        self._retry_later(f"device stopped taking data: a cue waited {age:.1f}s on the "
-                          f"connection (TTL {ttl:g}s); reset it and dropped {len(stale)} "
-                          "commands it had not taken")
+        self._failed(f"device stopped taking data: a cue waited {age:.1f}s on the "
+                     f"connection (TTL {ttl:g}s); reset it and dropped {len(stale)} "
+                     "commands it had not taken")
 
     def _drop(self, item: Pending, reason: str) -> None:
-        self._ack(item)
-        self.counters["dropped"] += 1
-        self._status_soon()
-        now = self.clock()
-        window_start, count = self._drop_window
-        if now - window_start >= 1.0:
-            self._summarise_drops()
-            window_start, count = now, 0
-        self._drop_window = (window_start, count + 1)
-        if count >= DROP_EVENTS_PER_SECOND:
-            self._drops_hidden += 1
-            self._drop_hidden_last = (item, reason)
-            return
-        command = item.command
-        text = _short(command.data)
-        log.warning("%s: dropped %r from %s: %s", self.name, text, command.sender or "?", reason)
-        self.emit(Event("device", "dropped", f"'{text}': {reason}", device=self.name,
-                        sender=command.sender))
-
-    def _summarise_drops(self) -> None:
-        if not self._drops_hidden or self._drop_hidden_last is None:
-            return
-        item, reason = self._drop_hidden_last
-        detail = (f"{self._drops_hidden} more commands dropped within a second, last "
-                  f"'{_short(item.command.data)}': {reason}")
-        log.warning("%s: %s", self.name, detail)
-        self.emit(Event("device", "dropped", detail, device=self.name,
-                        sender=item.command.sender))
-        self._drops_hidden = 0
-        self._drop_hidden_last = None
-
-    def _report_sent(self) -> None:
-        if not self._sent_batch or self._sent_last is None:
-            return
-        command = self._sent_last.command
-        text = _short(command.data)
-        self.last["command"] = (text, self.clock())
-        if self._sent_batch == 1:
-            detail = text
-            log.info("%s: sent %r", self.name, text)
-        else:
-            detail = f"{self._sent_batch} commands, last: {text}"
-            log.info("%s: sent %d commands, last %r", self.name, self._sent_batch, text)
-        self.emit(Event("device", "sent", detail, device=self.name, sender=command.sender))
-        self._sent_batch = 0
-        self._sent_last = None
-
-    def _drop_all(self, reason: str) -> None:
-        while self.queue.head() is not None:
-            self._drop(self.queue.pop(), reason)
+        self.intake.ack(item)
+        self.board.count("dropped")
+        self.reports.dropped(item, reason)
 
     def expire(self) -> None:
         """Drop (and report) queued commands past their TTL: they must not fire late."""
@@ -358,63 +350,168 @@ class Actor:
 
     def _start_connect(self) -> None:
         assert self.device is not None
-        host, port = self.device.host, self.device.port
-        self.peer = f"{host}:{port}"
+        device = self.device
+        host, port = device.host, device.port
+        self.board.peer = peer = f"{host}:{port}"
+        now = self.clock()
+        udp = device.transport == "udp"
         try:
-            sock = self.connect(host, port)
+            sock = (self.connect_udp if udp else self.connect)(host, port)
         except OSError as exc:
-            self._retry_later(f"cannot connect to {self.peer}: {exc.strerror or exc}")
+            what = "open a UDP socket to" if udp else "connect to"
+            self._failed(f"cannot {what} {peer}: {exc.strerror or exc}")
             return
-        self.sock = sock
-        self.wire = InFlight()
-        self.connect_deadline = self.clock() + CONNECT_TIMEOUT
-        self._set_state(states.CONNECTING, f"connecting to {self.peer}")
+        if not udp:
+            self.link = TcpLink(sock, self.unacked, self._reply_terminator, self.watch_config,
+                                now)
+            self.connect_deadline = now + CONNECT_TIMEOUT
+            self._set_state(states.CONNECTING, f"connecting to {peer}")
+            return
+        link = self.link = UdpLink(sock, self._reply_terminator, self.watch_config, now)
+        self.board.count("connects")
+        self._set_state(states.READY, f"sending datagrams to {peer} (UDP)")
+        for data in self._on_connect:
+            self._send_datagram(link, data)
+        self._flush()
+
+    def _send_datagram(self, link: UdpLink, data: bytes) -> None:
+        """A datagram that is no command (on_connect, keep-alive): sent if the kernel takes it
+        now; UDP promises no more."""
+        try:
+            link.send(data)
+        except OSError as exc:
+            log.debug("%s: datagram not sent: %s", self.name, exc)
+        self._unreachable(link)
 
     def on_writable(self) -> None:
-        if self.sock is None:
-            return
-        if self.state == states.CONNECTING:
-            code = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+        link = self.link
+        if isinstance(link, TcpLink) and self.state == states.CONNECTING:
+            code = link.connect_error()
             if code:
                 self._close()
-                self._retry_later(f"cannot connect to {self.peer}: {os.strerror(code)}")
+                self._failed(f"cannot connect to {self.board.peer}: {os.strerror(code)}")
                 return
-            self.connected_at = self.clock()
-            self.counters["connects"] += 1
-            self._set_state(states.CONNECTED, f"connected to {self.peer}")
-        if self.state == states.CONNECTED:
+            link.connected_at = self.clock()
+            self.board.count("connects")
+            self._set_state(states.CONNECTED, f"connected to {self.board.peer}, logging in")
+            self._start_login(link)
+        elif link is not None and self.state in (states.CONNECTED, states.READY):
             self._flush()
+
+    def _start_login(self, link: TcpLink) -> None:
+        assert self.device is not None
+        try:
+            session = self.login(self.device)
+        except ValueError as exc:
+            self._close()
+            self._failed(f"cannot log in: {exc}")
+            return
+        self.login_deadline = self.clock() + login_timeout(self.device)
+        self._login_step(link, link.start_login(session, self._on_connect, self.clock()))
+
+    def _login_step(self, link: TcpLink, step: Any) -> None:
+        if step.state == "failed":
+            self._auth_failed(step.detail or "the device refused the login")
+            return
+        if step.state == "ready":
+            self._set_state(states.READY, f"connected to {self.board.peer}"
+                            + (", logged in" if link.session is not None else ""))
+            if step.rest:
+                self._replies(link, step.rest)
+        if self.link is link:
+            self._flush()  # the login's answer, or on_connect and what is queued
 
     def on_readable(self) -> None:
         for _ in range(MAX_READS_PER_WAKE):
-            if self.sock is None or self.state != states.CONNECTED:
+            link = self.link
+            if isinstance(link, UdpLink):
+                self._read_datagram(link)
+                return
+            if link is None or self.state not in (states.CONNECTED, states.READY):
                 return
             try:
-                data = self.sock.recv(65536)
+                data = link.sock.recv(65536)
             except BlockingIOError:
                 return
             except OSError as exc:
                 self._lost(f"connection error: {exc.strerror or exc}")
                 return
             if not data:
-                self._lost("device closed the connection")
+                self._closed_by_device(link)
                 return
-            self._reply(data)
+            if self.state == states.CONNECTED:
+                self._login_step(link, link.feed_login(data, self.clock()))
+            else:
+                self._replies(link, data)
 
-    def _reply(self, data: bytes) -> None:
-        self.counters["replies"] += 1
-        self.counters["reply_bytes"] += len(data)
-        text = _short(data)
-        now = self.clock()
-        self.last["reply"] = (text, now)
-        window_start, count = self._reply_window
-        if now - window_start >= 1.0:
-            window_start, count = now, 0
-        if count < REPLY_EVENTS_PER_SECOND:
-            log.info("%s: reply %r", self.name, text)
-            self.emit(Event("device", "reply", text, device=self.name))
-        self._reply_window = (window_start, count + 1)
-        self._status_soon()
+    def _read_datagram(self, link: UdpLink) -> None:
+        for _ in range(MAX_READS_PER_WAKE):
+            try:
+                data = link.recv()
+            except OSError as exc:
+                self.board.note("error", f"receive failed: {exc.strerror or exc}")
+                return
+            finally:
+                self._unreachable(link)
+            if data is None or self.link is not link:
+                return
+            if data:  # an empty datagram carries nothing
+                self._replies(link, data)
+
+    def _replies(self, link: Link, data: bytes) -> None:
+        """Bytes from the device once it is ready: split into lines, each one an event (routed
+        to the sender of the latest command), rate-limited."""
+        link.watch.received()
+        self.board.count("reply_bytes", len(data))
+        lines = link.lines.feed(data)
+        if not lines:
+            return
+        self.board.count("replies", len(lines))
+        self.board.note("reply", short(lines[-1]))
+        self.pacing.reply_line()
+        link.reply_seen = True
+        for line in lines:
+            self.reports.reply(line, self._last_sender)
+            refusal = link.refusal(line)
+            if refusal:
+                # The command it answers reached the device: it counts as sent.
+                self._auth_failed(refusal)
+                return
+        if isinstance(link, TcpLink) and self._mode == PER_COMMAND:
+            self._per_command_done(link, self.clock())
+
+    def _per_command_done(self, link: TcpLink, now: float) -> None:
+        """Close a per-command connection once its command is taken and answered (or its
+        reply wait passed), then open the next one at once if a command waits."""
+        if link.commands:
+            self._harvest()
+            if link.served(now, self.pacing.reply_wait):
+                self._finish("command sent, connection closed")
+        elif self._next_fresh(link, now) is None and self.queue.head() is None:
+            self._finish("nothing left to send, connection closed")  # expired meanwhile
+
+    def _closed_by_device(self, link: TcpLink) -> None:
+        if self.state != states.READY:
+            self._close()
+            self._failed("device closed the connection before the login finished")
+            return
+        if self.mode == PERSISTENT:
+            self._lost("device closed the connection")
+            return
+        # Per-command or on-demand: closing a served or idle connection is the device's way.
+        left = self._close()
+        self.queue.requeue(left)
+        if left or not (link.taken or self.queue.head() is None):
+            self._failed("device closed the connection before taking the command")
+            return
+        self.backoff.reset()
+        self._open_or_idle("device closed the connection")
+
+    def _finish(self, detail: str) -> None:
+        """Close a connection by design (FIN: everything on it was taken)."""
+        self.queue.requeue(self._close())
+        self.backoff.reset()
+        self._open_or_idle(detail)
 
     def on_error(self) -> None:
         if self.state == states.CONNECTING:
@@ -423,121 +520,168 @@ class Actor:
             self.on_readable()
 
     def _lost(self, reason: str) -> None:
-        stable = self.clock() - self.connected_at >= STABLE_CONNECTION
+        """A connection broke. Not a failure if it had served (lasted, or the device took a
+        command on it): the backoff starts over."""
+        link = self.link
+        served = isinstance(link, TcpLink) and self.state == states.READY and (
+            self.clock() - link.connected_at >= STABLE_CONNECTION or link.taken > 0)
         # What the device had not acknowledged goes again, whole, on the next connection
         # (within TTL); the reset in _close makes sure the old one cannot deliver it too.
         self.queue.requeue(self._close())
-        if stable:
+        if served:
             self.backoff.reset()
-        self._retry_later(reason)
+        self._failed(reason)
 
-    def _retry_later(self, reason: str) -> None:
+    def _auth_failed(self, detail: str) -> None:
+        self.queue.requeue(self._close())
+        self._failed(f"login failed: {detail}", state=states.AUTH_FAILED)
+
+    def _failed(self, reason: str, state: str = states.WAITING) -> None:
+        """A failure: wait a growing backoff before the next attempt."""
         delay = self.backoff.next_delay()
-        self.retry_at = self.clock() + delay
-        self.last["error"] = (reason, self.clock())
+        self.board.retry_at = self.clock() + delay
+        self.board.note("error", reason)
         log.warning("%s: %s; retrying in %.1fs", self.name, reason, delay)
         self.emit(Event("device", "error", reason, device=self.name))
-        self._set_state(states.WAITING, f"{reason}; retry in {delay:.1f}s")
+        self._set_state(state, f"{reason}; retry in {delay:.1f}s")
+
+    def _unreachable(self, link: UdpLink) -> None:
+        """Report ICMP port unreachable (seen by the link) as the last error: the device may
+        start listening any moment, so it changes no state."""
+        if not link.refused:
+            return
+        link.refused = 0
+        reason = f"port unreachable: nothing listens on {self.board.peer} (ICMP)"
+        self.board.note("error", reason)
+        now = self.clock()
+        if now - self._unreachable_at >= UNREACHABLE_REPORT_EVERY:
+            self._unreachable_at = now
+            log.warning("%s: %s", self.name, reason)
+            self.emit(Event("device", "error", reason, device=self.name))
 
     def _close(self) -> list[Pending]:
-        """Close the connection and return the commands the device had not acknowledged.
-        With any left, the close is a reset (RST): the kernel discards their bytes, so none of
-        them can still arrive later."""
-        if self.sock is None:
+        """Close the connection and return the commands the device had not acknowledged."""
+        if self.link is None:
             return []
-        if self.wire:
-            self._harvest()
-        left = self.wire.clear()
-        if left:
-            try:
-                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-            except OSError:
-                pass  # already dead: nothing left to discard
-        self.sock.close()
-        self.sock = None
-        return left
+        self._harvest()
+        link, self.link = self.link, None
+        self.pacing.connection_gone()
+        return link.close()
 
     def shutdown(self) -> None:
         # A device that is reading takes what is in flight within milliseconds: give it a
         # moment, then reset, so nothing can arrive after we stopped counting.
         for _ in range(SHUTDOWN_GRACE_STEPS):
-            if self.sock is None:
-                break
             self._harvest()
             if not self.wire:
                 break
             time.sleep(0.02)
         for item in self._close():
             self._drop(item, "actor stopping before the device took it")
-        self._summarise_drops()
-        self._report_sent()
+        self.reports.flush()
         self._set_state(states.STOPPED, "actor stopping")
 
     # ---- timers and status -------------------------------------------------------------------
 
     def tick(self) -> None:
         now = self.clock()
-        connecting = self.state == states.CONNECTING and self.sock is not None
-        if connecting and now >= self.connect_deadline:
-            self._close()
-            self._retry_later(f"no answer from {self.peer} within {CONNECT_TIMEOUT:g}s")
-        elif self.state == states.WAITING and now >= self.retry_at:
-            self._start_connect()
-        if self.state == states.CONNECTED:
-            self._settle()
-        if now >= self._expire_due:
+        if now >= self._expire_due:  # first: a retry is not worth it for expired commands
             self.expire()
             self._expire_due = now + EXPIRE_EVERY
-        if self._drops_hidden and now - self._drop_window[0] >= 1.0:
-            self._summarise_drops()
-        if now >= self._heartbeat_due or (self._status_due and now >= self._status_due):
-            self._report_sent()
-            self.emit(self.status())
-            self._status_due = 0.0
-            self._heartbeat_due = now + HEARTBEAT
+        state = self.state
+        if state == states.CONNECTING and self.link is not None:
+            if now >= self.connect_deadline:
+                self._close()
+                self._failed(f"no answer from {self.board.peer} within {CONNECT_TIMEOUT:g}s")
+        elif state == states.CONNECTED and self.link is not None:
+            if now >= self.login_deadline:
+                self._close()
+                assert self.device is not None
+                self._failed(f"login did not finish within {login_timeout(self.device):g}s")
+        elif state in states.RETRYING and now >= self.retry_at:
+            if self._wants_connection():
+                self._start_connect()
+            elif state == states.WAITING:
+                self._set_state(states.IDLE, IDLE_DETAIL)
+        if self.state == states.READY:
+            self._settle()
+        if self.state == states.READY:
+            self._watch(now)
+        self.reports.tick()
+        if self.board.report_due():
+            text = self.reports.flush_sent()
+            if text is not None:
+                self.board.last["command"] = (text, now)
+            self.board.report()
+
+    def _watch(self, now: float) -> None:
+        """The open connection's timers: per-command close, dead link, idle close,
+        keep-alive."""
+        link = self.link
+        if link is None:
+            return
+        watch = link.watch
+        if isinstance(link, UdpLink):
+            if watch.keepalive_due(now):
+                self._send_datagram(link, watch.config.keepalive)
+                watch.wrote(now, command=False)
+            return
+        if self.mode == PER_COMMAND:
+            self._per_command_done(link, now)
+        elif watch.dead(now):
+            self.queue.requeue(self._close())
+            self._failed(f"no reply within {watch.config.reply_timeout:g}s: "
+                         "the link is dead, reconnecting")
+        elif (self.mode == ON_DEMAND and watch.idle(now) and not link.wire
+              and not link.control and self.queue.head() is None):
+            self._finish(f"idle for {watch.config.idle_close:g}s, connection closed")
+        elif watch.keepalive_due(now) and not link.wire.partial() and not link.control:
+            link.control += watch.config.keepalive
+            watch.wrote(now, command=False)
+            self._flush()
 
     def next_timeout(self) -> float:
         """Seconds until tick() has something to do."""
         now = self.clock()
-        due = [self._heartbeat_due, now + 0.5]
-        if self._status_due:
-            due.append(self._status_due)
-        if self._drops_hidden:
-            due.append(self._drop_window[0] + 1.0)
-        if self.state == states.CONNECTING:
+        due = [now + 0.5, *self.board.next_due(), *self.reports.next_due()]
+        link = self.link
+        state = self.state
+        if state == states.CONNECTING:
             due.append(self.connect_deadline)
-        elif self.state == states.WAITING:
-            due.append(self.retry_at)
-        elif self.state == states.CONNECTED and self.wire:
-            due.append(now + IN_FLIGHT_CHECK)  # acks turn into "sent", a stall into a reset
+        elif state == states.CONNECTED:
+            due.append(self.login_deadline)
+        elif state in states.RETRYING:
+            if state == states.WAITING or self._wants_connection():
+                due.append(self.retry_at)
+        elif state == states.READY and link is not None:
+            if link.wire:
+                due.append(now + IN_FLIGHT_CHECK)  # acks turn into "sent", a stall into a reset
+            queued = self.queue.head() is not None
+            if queued and self.pacing.active and self.pacing.open_at() > now:
+                due.append(self.pacing.open_at())  # then POLLOUT writes it (wants_write)
+            if isinstance(link, TcpLink) and self.mode == PER_COMMAND:
+                if link.commands and not link.wire and not link.reply_seen:
+                    due.append(link.command_written_at + self.pacing.reply_wait)
+            else:
+                # Only timers that tick() can act on when they fire (no busy loop meanwhile).
+                blocked = bool(link.control) or link.wire.partial() is not None
+                idle = self.mode == ON_DEMAND and not (link.wire or link.control or queued)
+                due += link.watch.next_due(keepalive=not blocked, idle=idle)
         return max(0.0, min(due) - now)
 
     def wants_write(self) -> bool:
-        return self.state == states.CONNECTING or (
-            self.state == states.CONNECTED
-            and (self.queue.head() is not None or self.wire.partial() is not None)
-        )
-
-    def _status_soon(self) -> None:
-        if not self._status_due:
-            self._status_due = self.clock() + STATUS_COALESCE
+        link = self.link
+        if link is None:
+            return False
+        if self.state == states.CONNECTING:
+            return isinstance(link, TcpLink)
+        if link.control or link.wire.partial() is not None:
+            return True
+        return (self.state == states.READY and self.queue.head() is not None
+                and (not self.pacing.active or self.pacing.is_open(self.clock()))
+                and not (self.mode == PER_COMMAND and link.commands))
 
     def _set_state(self, state: str, detail: str) -> None:
-        if state != self.state:
-            self.state = state
-            self.since = self.clock()
-            log.info("%s: %s (%s)", self.name, state, detail)
-            self.emit(Event("device", "state", f"{state}: {detail}", device=self.name))
-            self.emit(self.status())
-            self._heartbeat_due = self.clock() + HEARTBEAT
-
-    def status(self) -> ActorStatus:
-        return ActorStatus(
-            device=self.name, state=self.state, since=self.since, pid=os.getpid(),
-            peer=self.peer, queued=len(self.queue), in_flight=len(self.wire),
-            last_error=self.last["error"][0], last_error_at=self.last["error"][1],
-            last_command=self.last["command"][0], last_command_at=self.last["command"][1],
-            last_reply=self.last["reply"][0], last_reply_at=self.last["reply"][1],
-            next_retry_at=self.retry_at if self.state == states.WAITING else 0.0,
-            **self.counters,
-        )
+        previous = self.state
+        routine = self.mode == PER_COMMAND and previous in ROUTINE and state in ROUTINE
+        self.board.set_state(state, detail, routine=routine)

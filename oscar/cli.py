@@ -7,7 +7,15 @@ import json
 import sys
 from typing import Any
 
-from oscar import cli_format, web_auth
+from oscar import (
+    cli_device,
+    cli_feedback,
+    cli_format,
+    cli_history,
+    cli_install,
+    cli_profiles,
+    web_auth,
+)
 from oscar import settings as settings_mod
 from oscar.client import RegistryClient, RegistryError, RegistryNotRunning, RegistryUnavailable
 
@@ -43,10 +51,16 @@ def _device_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from oscar.info import version
+
     parser = argparse.ArgumentParser(prog="oscar", description="OSC to raw TCP bridge.")
+    parser.add_argument("--version", action="version", version=f"oscar {version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    sub.add_parser("run", help="start Oscar: supervisord in the foreground with everything")
+    run = sub.add_parser("run", help="start Oscar: supervisord in the foreground with everything")
+    run.add_argument("--daemon", action="store_true",
+                     help="start it detached (pid file $OSCAR_HOME/run/supervisord.pid, output "
+                          "in logs/oscar-run.log) and return once it answers")
     sub.add_parser("stop", help="stop the Oscar running for this OSCAR_HOME (orphans too)")
     keys = sub.add_parser("keys", help="make the CURVE keys tcp:// endpoints need "
                                        "($OSCAR_HOME/keys/)")
@@ -61,14 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("name", help="device name, used in OSC addresses (/device/NAME/...): "
                                   "letters, digits, _ . - (up to 64)")
     add.add_argument("host", help="the device's IP address or host name")
-    add.add_argument("port", help="the device's TCP port (1-65535)")
+    add.add_argument("port", nargs="?", help="the device's TCP port (1-65535; the UDP port "
+                                             "with --transport udp); optional with a "
+                                             "--profile that sets one")
     _device_options(add)
+    cli_device.add_options(add, edit=False)
     add.add_argument("--disabled", action="store_true", help="add it disabled")
     edit = dsub.add_parser("edit", help="change fields of a device")
     edit.add_argument("name", help="the device to change")
     edit.add_argument("--host", help="new IP address or host name")
-    edit.add_argument("--port", help="new TCP port (1-65535)")
+    edit.add_argument("--port", help="new TCP or UDP port (1-65535)")
     _device_options(edit)
+    cli_device.add_options(edit, edit=True)
     for action in ("remove", "enable", "disable", "show"):
         one = dsub.add_parser(action, help=f"{action} a device")
         one.add_argument("name", help=f"the device to {action}")
@@ -86,10 +104,10 @@ def build_parser() -> argparse.ArgumentParser:
     restart = sub.add_parser("restart", help="restart a device's actor process")
     restart.add_argument("name", help="the device whose actor to restart")
 
-    activity = sub.add_parser("activity", help="recent events, newest first")
-    activity.add_argument("--device", default="", help="only this device's events")
-    activity.add_argument("--limit", type=int, default=30, help="how many (default 30)")
-    _json_option(activity)
+    cli_history.add_parser(sub)  # oscar activity
+    cli_feedback.add_parser(sub)
+    cli_profiles.add_parser(sub)  # oscar profiles: no registry needed
+    cli_install.add_parsers(sub)  # oscar info, oscar service
 
     # Parsed by oscar.osc_send (main() hands it over): typed arguments keep their order.
     send = sub.add_parser("send", add_help=False,
@@ -106,6 +124,10 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("file", nargs="?", default="-",
                         help="file to write (default -: standard output)")
     _json_option(export, "accepted for symmetry: the export is always JSON")
+    export.add_argument("--with-secrets", action="store_true",
+                        help="include device passwords (the file is then written mode 0600); "
+                             "without it each device says only password_set, and importing "
+                             "the file leaves devices without a password")
     imp = sub.add_parser("import", help="replace the device configuration from a JSON export")
     imp.add_argument("file", help="a file written by oscar export")
     imp.add_argument("--dry-run", action="store_true", help="only validate")
@@ -127,20 +149,23 @@ def _fields(args: argparse.Namespace, names: list[str]) -> dict[str, Any]:
 
 
 def _print_device(device: dict[str, Any]) -> None:
-    for key, value in device.items():
-        print(f"{key:12} {','.join(value) if isinstance(value, list) else value}")
+    cli_device.show(device)
 
 
 def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
     option_fields = [field for field, _ in DEVICE_OPTIONS.values()]
     if args.action == "add":
         record = {"name": args.name, "host": args.host, "port": args.port,
-                  "enabled": not args.disabled, **_fields(args, option_fields)}
+                  "enabled": not args.disabled, **_fields(args, option_fields),
+                  **cli_device.fields_from(args)}
+        if args.port is None:
+            del record["port"]  # the profile's port (or "port: required")
         device = client.call("add", device=record)
         print(f"added {device['name']} ({device['host']}:{device['port']}); "
               f"its actor starts within a second: oscar status")
     elif args.action == "edit":
-        changes = _fields(args, ["host", "port", *option_fields])
+        changes = {**_fields(args, ["host", "port", *option_fields]),
+                   **cli_device.fields_from(args)}
         if not changes:
             print("oscar: nothing to change: give --host, --port or another option",
                   file=sys.stderr)
@@ -162,10 +187,12 @@ def run_device(client: RegistryClient, args: argparse.Namespace) -> int:
             return 0
         rows = [[d["name"], d["host"], d["port"], "yes" if d["enabled"] else "no",
                  d["terminator"], d["encoding"], f"{d['ttl']:g}",
-                 f"{d['backoff_min']:g}-{d['backoff_max']:g}",
+                 f"{d['backoff_min']:g}-{d['backoff_max']:g}", d.get("profile", "generic"),
+                 cli_device.link_text(d), "set" if d.get("password_set") else "not set",
                  ",".join(d.get("tags") or ()) or "-"] for d in devices]
         print(cli_format.table(["NAME", "HOST", "PORT", "ENABLED", "TERMINATOR", "ENCODING",
-                                "TTL", "BACKOFF", "TAGS"], rows) if rows else "no devices")
+                                "TTL", "BACKOFF", "PROFILE", "LINK", "PASSWORD", "TAGS"], rows)
+              if rows else "no devices")
     return 0
 
 
@@ -187,22 +214,18 @@ def run_registry_command(settings, args: argparse.Namespace) -> int:
             client.call("restart", name=args.name)
             print(f"restarted oscar-device-{args.name}")
         elif args.command == "activity":
-            events = client.call("activity", device=args.device, limit=args.limit)
-            if args.json:
-                _print_json(events)
-                return 0
-            for event in events:
-                who = event["device"] or event["source"]
-                print(f"{cli_format.ago(event['at']):>9}  {who:16} {event['event']:8} "
-                      f"{event['detail']}")
+            return cli_history.run(client, args)
+        elif args.command == "feedback":
+            return cli_feedback.run(client, args)
         elif args.command == "export":
-            text = json.dumps(client.call("export"), indent=2) + "\n"
+            data = client.call("export", with_secrets=args.with_secrets)
+            text = json.dumps(data, indent=2) + "\n"
             if args.file == "-":
                 sys.stdout.write(text)
             else:
-                with open(args.file, "w") as handle:
-                    handle.write(text)
-                print(f"exported to {args.file}")
+                cli_device.write_export(args.file, text, private=args.with_secrets)
+                print(f"exported to {args.file}"
+                      + (" (with passwords: keep it private)" if args.with_secrets else ""))
         elif args.command == "import":
             return run_import(client, args)
         return 0
@@ -244,6 +267,10 @@ def run_import(client: RegistryClient, args: argparse.Namespace) -> int:
     result = client.call("import", data=data, dry_run=args.dry_run)
     verb = "imported" if result["applied"] else "valid, not applied:"
     print(f"{verb} {result['devices']} devices from {args.file}")
+    missing = cli_device.missing_passwords(data)
+    if missing:
+        print(f"without their passwords (the export was made without --with-secrets): "
+              f"{', '.join(missing)}; set each with oscar device edit NAME --ask-password")
     return 0
 
 
@@ -284,16 +311,26 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["send"]:
         return run_send(argv[1:])
     args = build_parser().parse_args(argv)
+    if args.command == "profiles":
+        return cli_profiles.run(args)
+    if args.command == "service":
+        return cli_install.run_service(args)
     try:
         settings = settings_mod.load()
     except settings_mod.SettingsError as exc:
         print(f"oscar: {exc}", file=sys.stderr)
         return 2
     if args.command == "run":
+        if args.daemon:
+            from oscar import daemon
+
+            return daemon.start(settings)
         from oscar.launcher import run_foreground
 
         run_foreground(settings)
         return 0
+    if args.command == "info":
+        return cli_install.run_info(settings, args)
     if args.command == "stop":
         from oscar.launcher import stop
 

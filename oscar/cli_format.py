@@ -31,15 +31,19 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
 
 def state_text(row: dict[str, Any]) -> str:
     state = row["state"]
-    if state == "waiting" and row.get("next_retry_at"):
-        return f"retry in {max(0.0, row['next_retry_at'] - time.time()):.0f}s"
+    if state in ("waiting", "auth_failed") and row.get("next_retry_at"):
+        retry = f"retry in {max(0.0, row['next_retry_at'] - time.time()):.0f}s"
+        return f"auth_failed, {retry}" if state == "auth_failed" else retry
     return state
 
 
 # Listener counters that are not refusals of input: totals, gauges, connection bookkeeping,
 # and drops of cues that had been accepted (shown as "dropped").
 NOT_REJECTIONS = frozenset({"packets", "forwarded", "tcp_connections", "scheduled", "resent",
-                            "receipts", "tcp_idle_closed", "tcp_evicted", "expired", "cancelled"})
+                            "receipts", "tcp_idle_closed", "tcp_evicted", "expired", "cancelled",
+                            # feedback (docs/osc.md): OSC out to targets and TCP clients
+                            "feedback_sent", "feedback_dropped", "feedback_queued",
+                            "feedback_rate_limited", "feedback_errors", "queries"})
 
 
 def heartbeat_text(row: dict[str, Any]) -> str:
@@ -84,6 +88,11 @@ def status_table(status: dict[str, Any]) -> str:
             text += f", {dropped} dropped"
         if counters.get("scheduled"):  # pending now, from bundles dated in the future
             text += f", {counters['scheduled']} scheduled"
+        if counters.get("feedback_sent") or counters.get("feedback_dropped"):
+            text += (f"; feedback {counters.get('feedback_sent', 0)} sent, "
+                     f"{counters.get('feedback_dropped', 0)} dropped")
+            if counters.get("feedback_rate_limited"):
+                text += f", {counters['feedback_rate_limited']} replies over the rate limit"
         if "age" in listener:
             text += f"; heartbeat {heartbeat_text({**listener, 'heartbeat_age': listener['age']})}"
     else:

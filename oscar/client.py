@@ -14,7 +14,8 @@ from oscar.messages import DecodeError, Reply, Request, decode
 from oscar.settings import Settings
 
 # Only these are sent again after a timeout: repeating a change could apply it twice.
-READ_ONLY = frozenset({"ping", "list", "get", "status", "activity", "system", "export"})
+READ_ONLY = frozenset({"ping", "list", "get", "status", "activity", "system", "export",
+                       "feedback_get"})
 CHANGE_TIMEOUT = 5.0  # a change may take a moment (fsync, supervisord); it gets one try
 
 

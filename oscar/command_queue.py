@@ -114,6 +114,11 @@ class InFlight:
         item.offset += count
         self.written += count
 
+    def skip(self, count: int) -> None:
+        """``count`` bytes that are no command (login, on_connect, keep-alive) were written:
+        they take room on the connection too, so later commands end further on."""
+        self.written += count
+
     def take_acked(self, unacked: int) -> list[Pending]:
         """Remove and return, oldest first, the commands the device has acknowledged whole."""
         acked = self.written - max(0, unacked)

@@ -13,6 +13,11 @@ Addresses name one device, a pattern of device names (``/device/proj*/message``)
 matches, in name order, each getting its own Command. The devices are chosen when the cue
 arrives; a cue dated in the future by its bundle is held in the scheduler and submitted when
 due (its TTL counting from then), unless its device was disabled or removed meanwhile.
+
+``/device/NAME/query`` and ``/oscar/check`` send nothing: their answers (oscar.feedback) are
+left in ``answers`` for the caller to send back to the sender. Every cue handed to an actor is
+reported as a "received" event, batched per device (oscar.received_events); the events this
+module reports go to the registry and, through ``emit``, to feedback.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from oscar.models import Device, from_dict
 from oscar.osc_decode import OscError, OscMessage
 from oscar.osc_routing import RouteError
 from oscar.ratelimit import RateLimiter
+from oscar.received_events import ReceivedBatch
 from oscar.schedule import ScheduledCue, Scheduler
 from oscar.settings import Settings
 
@@ -127,6 +133,11 @@ class Forwarder:
         self.counters = dict.fromkeys(COUNTERS, 0)
         self.limiter = RateLimiter()
         self.receipt_limiter = RateLimiter(receipts.PER_SECOND, max_keys=receipts.MAX_HOSTS)
+        # Answers to /device/NAME/query and /oscar/check, per sender host like receipts.
+        self.query_limiter = RateLimiter(receipts.PER_SECOND, max_keys=receipts.MAX_HOSTS)
+        self.feedback = None  # oscar.feedback.Feedback, set by the listener
+        self.answers: list[bytes] = []  # query answers for the packet just handled
+        self.received = ReceivedBatch()  # "received" events, one per device per 0.2 s
         self.links: dict[str, ActorLink] = {}
         self.scheduler = Scheduler()
         # Unique per listener run, so an actor can tell a resend from a new command.
@@ -183,7 +194,7 @@ class Forwarder:
             why = "removed" if name not in self.devices else "disabled"
             detail = f"{count} scheduled cue{'s' if count > 1 else ''} cancelled: device {why}"
             log.warning("%s: %s", name, detail)
-            zmqutil.send(self.events, Event("listener", "dropped", detail, device=name))
+            self.emit(Event("listener", "dropped", detail, device=name))
 
     # ---- packets -------------------------------------------------------------------------
 
@@ -193,6 +204,8 @@ class Forwarder:
         to the sender when the packet asked for one (``/oscar/receipt`` last), else None."""
         received_at = time.time() if received_at is None else received_at
         self.counters["packets"] += 1
+        if self.answers:
+            self.answers = []
         try:
             messages = osc_decode.decode_packet(packet)
         except OscError as exc:
@@ -235,6 +248,9 @@ class Forwarder:
     def _dispatch(self, message: OscMessage, sender: str, received_at: float,
                   outcome: Outcome) -> None:
         found = osc_routing.route(message)
+        if found.verb in osc_routing.QUERY_VERBS:
+            self._query(found, sender)
+            return
         devices = self._select(found)
         due = message.due
         later = due is not None and due - received_at > IMMEDIATE_SLACK
@@ -263,6 +279,38 @@ class Forwarder:
         for device in devices:
             data, terminate = rendered[device.encoding]
             self._submit(device.name, data, terminate, sender, received_at, outcome)
+
+    def _query(self, found: osc_routing.Route, sender: str) -> None:
+        """``/device/NAME/query`` (NAME a name, pattern, or ``/group/TAG/query``; disabled
+        devices included) and ``/oscar/check``: answers for the sender, in ``self.answers``."""
+        if self.feedback is None:
+            return
+        if found.verb == "check":
+            names = None
+        elif found.scope == "device" and not osc_pattern.is_pattern(found.target):
+            if found.target not in self.devices:
+                raise RouteError("unknown_device", f"unknown device {short(found.target, 80)!r}",
+                                 short(found.target, 64))
+            names = [found.target]
+        else:
+            try:
+                match = matcher(found.target)
+            except osc_pattern.PatternError as exc:
+                raise RouteError("bad_pattern", f"bad address pattern "
+                                 f"{short(found.target, 80)!r}: {exc}", "") from None
+            if found.scope == "group":
+                names = [d.name for d in self._ordered if any(match(t) for t in d.tags)]
+            else:
+                names = [d.name for d in self._ordered if match(d.name)]
+            if not names:
+                raise RouteError("unknown_device", f"no device matches {short(found.target, 80)!r}",
+                                 "")
+        if not self.query_limiter.allow(sender.rsplit(":", 1)[0]):
+            return
+        if names is None:
+            self.answers.append(self.feedback.answer_check())
+        else:
+            self.answers.extend(self.feedback.answer_query(names))
 
     def _select(self, found: osc_routing.Route) -> list[Device]:
         if found.scope == "device" and not osc_pattern.is_pattern(found.target):
@@ -296,6 +344,7 @@ class Forwarder:
                 outcome.error = outcome.error or f"queue_full: {exc}"
             return
         self.counters["forwarded"] += 1
+        self.received.add(name, data, sender)
         if outcome is not None:
             outcome.sent.append(name)
 
@@ -334,12 +383,21 @@ class Forwarder:
             return  # an actor away past its TTL expires up to 1000 at once: counted, not each
         log.warning("dropped %r for %s from %s: %s", command.data[:80], command.device,
                     command.sender, reason)
-        zmqutil.send(self.events, Event("listener", "dropped",
-                                        short(f"{command.data[:80]!r}: {reason}"),
-                                        device=command.device, sender=short(command.sender)))
+        self.emit(Event("listener", "dropped", short(f"{command.data[:80]!r}: {reason}"),
+                        device=command.device, sender=short(command.sender)))
+
+    def emit(self, event: Event) -> None:
+        """Report an event: to the registry (activity), and to feedback (OSC to targets)."""
+        zmqutil.send(self.events, event)
+        if self.feedback is not None:
+            self.feedback.local_event(event)
 
     def housekeeping(self, now: float) -> None:
-        """Retry sends to actors that were away, and expire what waited too long."""
+        """Retry sends to actors that were away, expire what waited too long, and report the
+        cues received in the last window."""
+        if self.received.due(time.monotonic()):
+            for event in self.received.flush():
+                zmqutil.send(self.events, event)
         for name, link in self.links.items():
             link.flush()
             device = self.devices.get(name)
@@ -359,8 +417,8 @@ class Forwarder:
         if self.limiter.allow(counter):
             reason, sender, device = short(reason), short(sender), short(device)
             log.warning("rejected from %s: %s", sender or "?", reason)
-            zmqutil.send(self.events, Event("listener", "rejected", f"{counter}: {reason}",
-                                            device=device, sender=sender))
+            self.emit(Event("listener", "rejected", f"{counter}: {reason}", device=device,
+                            sender=sender))
 
     def _internal(self, exc: Exception, sender: str, size: int) -> None:
         self.counters["internal_error"] += 1
@@ -369,9 +427,9 @@ class Forwarder:
             where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
             log.error("internal error on a %d-byte packet from %s: %s: %s\n%s", size,
                       short(sender), type(exc).__name__, short(str(exc)), where)
-            zmqutil.send(self.events, Event(
-                "listener", "rejected",
-                short(f"internal_error: {type(exc).__name__}: {exc}"), sender=short(sender)))
+            self.emit(Event("listener", "rejected",
+                            short(f"internal_error: {type(exc).__name__}: {exc}"),
+                            sender=short(sender)))
 
     def close(self) -> None:
         for link in self.links.values():

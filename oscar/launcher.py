@@ -19,9 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from oscar import keys, proc_scan
-from oscar.settings import REPO_ROOT, Settings
+from oscar.settings import Settings, SettingsError
 
-CONFIG = REPO_ROOT / "supervisord.conf"
+# Shipped inside the package; in a checkout oscar/supervisord.conf links to the top-level file.
+CONFIG = (Path(__file__).parent / "supervisord.conf").resolve()
 SUPERVISORD_STOP_TIMEOUT = 60.0  # supervisord waits up to stopwaitsecs per batch of programs
 ORPHAN_GRACE = 5.0
 
@@ -30,14 +31,17 @@ def environment(settings: Settings) -> dict[str, str]:
     """supervisord.conf expands these; child processes inherit them and load the same settings."""
     env = dict(os.environ)
     env["OSCAR_HOME"] = str(settings.home)
+    env["OSCAR_SOCKET_DIR"] = str(settings.socket_dir)  # supervisord.conf: its socket file
     env["OSCAR_PYTHON"] = sys.executable
     env.setdefault("PYTHONUNBUFFERED", "1")
     return env
 
 
-def supervisord_argv() -> list[str]:
+def supervisord_argv(silent: bool = False) -> list[str]:
     # Our entry point: stock supervisord, but programs of equal priority stop in one batch.
-    return [sys.executable, "-m", "oscar.supervisord_main", "-n", "-c", str(CONFIG)]
+    # silent: its log goes to logs/supervisord.log only, not to standard output as well.
+    return [sys.executable, "-m", "oscar.supervisord_main", "-n", *(["-s"] if silent else []),
+            "-c", str(CONFIG)]
 
 
 def supervisorctl_argv(settings: Settings, args: list[str]) -> list[str]:
@@ -85,7 +89,7 @@ def ipc_paths(settings: Settings) -> list[Path]:
     for endpoint in (settings.control, settings.publish, settings.events):
         if endpoint.startswith("ipc://"):
             paths.append(Path(endpoint[len("ipc://"):]))
-    for folder in (settings.run_dir, settings.run_dir / "actors"):
+    for folder in {settings.run_dir, settings.socket_dir, settings.socket_dir / "actors"}:
         if folder.is_dir():
             paths.extend(p for p in folder.iterdir() if _is_socket(p))
     return sorted(set(paths))
@@ -110,6 +114,17 @@ def clean_run_files(settings: Settings) -> list[Path]:
     return removed
 
 
+def remove_short_socket_dir(settings: Settings) -> None:
+    """After a stop: the /tmp socket folder of a deep OSCAR_HOME goes too, if empty."""
+    if settings.socket_dir == settings.run_dir:
+        return
+    for folder in (settings.socket_dir / "actors", settings.socket_dir):
+        try:
+            folder.rmdir()
+        except OSError:  # not there, or not empty: leave it
+            return
+
+
 def _describe(running: Running) -> str:
     lines = [p.describe() for p in running.processes]
     if running.supervisord is not None and running.supervisord not in {
@@ -124,7 +139,19 @@ def _describe(running: Running) -> str:
 
 def run_foreground(settings: Settings) -> None:
     """Replace this process with supervisord (foreground; Ctrl-C stops everything)."""
-    settings.ensure_dirs()
+    prepare(settings)
+    print(f"Oscar starting: OSCAR_HOME={settings.home}, OSC on UDP {settings.osc_udp_port} "
+          f"and TCP {settings.osc_tcp_port}, logs in {settings.log_dir}", flush=True)
+    os.execve(sys.executable, supervisord_argv(), environment(settings))
+
+
+def prepare(settings: Settings) -> None:
+    """Folders, keys and the one-Oscar-per-home check before supervisord starts (SystemExit
+    with the reason when it must not)."""
+    try:
+        settings.ensure_dirs()
+    except SettingsError as exc:  # a short socket folder in /tmp that is not ours
+        raise SystemExit(f"oscar: {exc}") from None
     try:
         keys.check(settings)  # tcp:// endpoints without CURVE keys: refuse before anything starts
     except keys.KeysMissing as exc:
@@ -136,9 +163,6 @@ def run_foreground(settings: Settings) -> None:
         raise SystemExit(f"oscar: {what} for OSCAR_HOME={settings.home}:\n{_describe(running)}\n"
                          f"Stop them with `oscar stop` (or see `oscar ctl status`).")
     clean_run_files(settings)  # stale sockets of a run that was killed
-    print(f"Oscar starting: OSCAR_HOME={settings.home}, OSC on UDP {settings.osc_udp_port} "
-          f"and TCP {settings.osc_tcp_port}, logs in {settings.log_dir}", flush=True)
-    os.execve(sys.executable, supervisord_argv(), environment(settings))
 
 
 def run_ctl(settings: Settings, args: list[str]) -> int:
@@ -156,6 +180,7 @@ def stop(settings: Settings, say: Callable[[str], None] = print) -> int:
     running = find_running(settings)
     if not running:
         removed = clean_run_files(settings)
+        remove_short_socket_dir(settings)
         say(f"Oscar is not running for OSCAR_HOME={settings.home}"
             + (f" (removed {len(removed)} stale socket/pid files)" if removed else ""))
         return 3
@@ -175,6 +200,7 @@ def stop(settings: Settings, say: Callable[[str], None] = print) -> int:
         say("could not stop:\n" + _describe(Running(None, still)))
         return 1
     removed = clean_run_files(settings)
+    remove_short_socket_dir(settings)
     say(f"Oscar stopped for OSCAR_HOME={settings.home} in {time.monotonic() - started:.1f}s "
         f"({programs} program processes)"
         + (f"; removed {len(removed)} stale socket/pid files" if removed else ""))

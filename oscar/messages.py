@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 
 import msgpack
 
-from oscar import models
+from oscar import feedback_targets, models
 
 PROTOCOL_VERSION = 1
 # Text a peer sends that the registry keeps or forwards (events, activity, status) is cut to this
@@ -415,6 +415,36 @@ class ListenerStatus(Message):
 
     def topic(self) -> bytes:
         return b"status.listener:"
+
+
+def _feedback_target_list(value: Any) -> list[str]:
+    """FeedbackTargets.targets: at most MAX_TARGETS texts, each a valid udp:// or tcp:// target."""
+    if type(value) is not list:
+        raise _Bad(f"expected a list, got {_type_name(value)}")
+    if len(value) > feedback_targets.MAX_TARGETS:
+        raise _Bad(f"more than {feedback_targets.MAX_TARGETS} targets")
+    for index, item in enumerate(value):
+        if type(item) is not str:
+            raise _Bad(f"[{index}]: expected str, got {_type_name(item)}")
+        try:
+            feedback_targets.parse_target(item)
+        except ValueError as exc:
+            raise _Bad(f"[{index}]: {cap(str(exc), 120)}") from None
+    return value
+
+
+@_register
+@dataclass
+class FeedbackTargets(Message):
+    """Registry PUB, on change and with every periodic snapshot: where the listener sends
+    feedback (device replies, states, errors as OSC). See oscar.feedback_targets."""
+
+    KIND: ClassVar[str] = "config.feedback"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"targets": _feedback_target_list}
+    targets: list[str]
+
+    def topic(self) -> bytes:
+        return b"config.feedback:"
 
 
 @_register

@@ -7,6 +7,11 @@ Addresses: ``/device/NAME/VERB`` and ``/group/TAG/VERB``; NAME and TAG may be OS
   decoded; the device's terminator is added (``terminate=True``).
 - ``raw``: the same bytes, no terminator.
 - ``hex``: exactly one string argument of hex digit pairs (oscar.hexbytes), no terminator.
+- ``query``: sends nothing; the listener answers the sender with the device's state, counters
+  and last reply (oscar.feedback). Arguments are ignored.
+
+``/oscar/check`` (arguments ignored) asks whether every enabled device is ready: scope
+``oscar``, verb ``check``.
 
 Rendering (each argument becomes bytes): ``s S`` the text with escapes decoded (per argument),
 encoded in the device's encoding; ``c`` the character; ``i h`` decimal; ``f`` the shortest text
@@ -30,7 +35,9 @@ from oscar.hexbytes import HexError, parse_hex
 from oscar.osc_decode import OscMessage
 from oscar.osc_pattern import PatternError, compile_pattern, is_pattern
 
-VERBS = ("message", "raw", "hex")
+VERBS = ("message", "raw", "hex", "query")
+QUERY_VERBS = frozenset({"query", "check"})  # answered by the listener, nothing sent
+CHECK_ADDRESS = "/oscar/check"
 SCOPES = ("device", "group")
 MAX_NAME = 64
 _NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")  # the device-name rule (oscar.models.NAME_RE)
@@ -58,7 +65,7 @@ class RouteError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Route:
-    scope: str    # "device" (/device/NAME/VERB) or "group" (/group/TAG/VERB)
+    scope: str    # "device" (/device/NAME/VERB), "group" (/group/TAG/VERB), "oscar" (check)
     target: str   # device name or tag, possibly an OSC pattern
     verb: str
     args: tuple[tuple[str, object], ...]
@@ -71,10 +78,12 @@ def _short(text: str, limit: int = 80) -> str:
 
 def route(message: OscMessage) -> Route:
     """Where a message goes and what it carries. RouteError counters: unknown_address (not
-    /device/NAME/VERB or /group/TAG/VERB), bad_pattern (NAME/TAG is a malformed pattern, see
-    oscar.osc_pattern), unknown_device (NAME/TAG has characters no name can have, or is longer
-    than 64), unknown_verb, wrong_type (no arguments, or a type with no text)."""
+    /device/NAME/VERB, /group/TAG/VERB or /oscar/check), bad_pattern (NAME/TAG is a malformed
+    pattern, see oscar.osc_pattern), unknown_device (NAME/TAG has characters no name can have,
+    or is longer than 64), unknown_verb, wrong_type (no arguments, or a type with no text)."""
     address = message.address
+    if address == CHECK_ADDRESS:
+        return Route("oscar", "", "check", message.args)
     parts = address.split("/", 3)
     if len(parts) < 4 or parts[0] or parts[1] not in SCOPES or not parts[2] or not parts[3]:
         raise RouteError("unknown_address",
@@ -89,6 +98,8 @@ def route(message: OscMessage) -> Route:
                          f"unknown verb {_short(verb)} in {_short(address)} "
                          f"(known: {', '.join(VERBS)})", device)
     args = message.args
+    if verb == "query":
+        return Route(scope, target, verb, args)
     if not args:
         raise RouteError("wrong_type", f"{_short(address)} needs at least one argument", device)
     if verb == "hex":

@@ -3,22 +3,29 @@
 After ``kill -9`` of supervisord its children may outlive it; a second ``oscar run`` must not
 start beside them. A process belongs to this OSCAR_HOME when its command line is one of
 Oscar's programs (or supervisord) and its environment carries ``OSCAR_HOME=<home>`` (the
-launcher always sets it, and supervisord passes it down). Read from ``/proc`` on Linux; on other
-systems only the supervisord pid file is checked (best effort).
+launcher always sets it, and supervisord passes it down). Read from ``/proc`` on Linux; on
+macOS and the BSDs from ``ps -E`` (command line and environment of this user's processes).
 """
 
 from __future__ import annotations
 
 import os
+import re
 import signal
+import subprocess
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 PROC = Path("/proc")
 # What an Oscar program's command line contains.
-MARKERS = (b"processes/listener.py", b"processes/registry.py", b"processes/device_actor.py",
-           b"processes/web.py", b"oscar.supervisord_main", b"supervisor.supervisord")
+MARKERS = (b"oscar.processes.listener", b"oscar.processes.registry",
+           b"oscar.processes.device_actor", b"oscar.processes.web", b"oscar.supervisord_main",
+           b"supervisor.supervisord",
+           # Programs of a run started before they became modules (processes/NAME.py).
+           b"processes/listener.py", b"processes/registry.py", b"processes/device_actor.py",
+           b"processes/web.py")
 SUPERVISORD_MARKERS = (b"oscar.supervisord_main", b"supervisor.supervisord")
 
 
@@ -57,7 +64,7 @@ def _stat(pid_dir: Path) -> tuple[int, str] | None:
 def scan(home: Path, proc: Path = PROC) -> list[Found]:
     """Live (not zombie) Oscar processes of ``home``, this process excluded."""
     if not proc.is_dir():
-        return []
+        return scan_ps(home) if proc == PROC else []
     needle = b"OSCAR_HOME=" + os.fsencode(str(home))
     me = os.getpid()
     found = []
@@ -77,6 +84,40 @@ def scan(home: Path, proc: Path = PROC) -> list[Found]:
         if stat is None or stat[1] == "Z":
             continue
         found.append(Found(int(entry.name), stat[0], _short(cmdline)))
+    return sorted(found, key=lambda f: f.pid)
+
+
+PS_ARGV = ("ps", "-E", "-ww", "-ax", "-o", "pid=,ppid=,stat=,command=")
+_ENV_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*=")
+
+
+def _ps_output() -> str:
+    try:
+        return subprocess.run(PS_ARGV, capture_output=True, text=True, errors="replace",
+                              timeout=10, check=False).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def scan_ps(home: Path, output: Callable[[], str] | None = None) -> list[Found]:
+    """Without /proc (macOS, BSD): ``ps -E`` lists each process's command line followed by
+    its environment (for this user's processes), enough to find ``OSCAR_HOME=<home>``."""
+    needle = "OSCAR_HOME=" + str(home)
+    me = os.getpid()
+    found = []
+    for line in (output or _ps_output)().splitlines():
+        parts = line.split(None, 3)
+        if len(parts) < 4 or not parts[0].isdigit() or not parts[1].isdigit():
+            continue
+        pid, ppid, state, text = int(parts[0]), int(parts[1]), parts[2], parts[3]
+        if (pid == me or state.startswith("Z") or f" {needle} " not in f" {text} "
+                or not any(m.decode() in text for m in MARKERS)):
+            continue
+        # The command line ends where the environment (NAME=value words) begins.
+        words = text.split(" ")
+        end = next((i for i, word in enumerate(words) if i and _ENV_WORD.match(word)),
+                   len(words))
+        found.append(Found(pid, ppid, _short("\0".join(words[:end]).encode())))
     return sorted(found, key=lambda f: f.pid)
 
 

@@ -12,9 +12,18 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from oscar import __version__, desired_state
+from oscar import __version__, desired_state, feedback_config
 from oscar.errors import CodedError
-from oscar.messages import ConfigSnapshot, DeviceConfig, Message, Reply, Request
+from oscar.history import History
+from oscar.messages import (
+    ConfigSnapshot,
+    DeviceConfig,
+    Event,
+    FeedbackTargets,
+    Message,
+    Reply,
+    Request,
+)
 from oscar.models import Device, ValidationError, validate
 from oscar.reconciler import Reconciler
 from oscar.settings import Settings
@@ -24,6 +33,7 @@ from oscar.supervisor_client import Programs, SupervisorError
 
 log = logging.getLogger(__name__)
 EXPORT_FORMAT = "oscar-devices"
+EXPORT_VERSION = 2  # 2: the dialect fields of issue 8, "secrets"; version 1 files still import
 
 
 class RequestError(CodedError):
@@ -32,13 +42,17 @@ class RequestError(CodedError):
 
 class RegistryService:
     def __init__(self, settings: Settings, store: Store, publish: Callable[[Message], None],
-                 table: StatusTable, programs: Programs, reconciler: Reconciler):
+                 table: StatusTable, programs: Programs, reconciler: Reconciler,
+                 history: History | None = None):
         self.settings = settings
         self.store = store
         self.publish = publish
         self.table = table
         self.programs = programs
         self.reconciler = reconciler
+        self.history = history
+        self.feedback: list[str] = []  # the feedback targets (oscar/feedback_config.py)
+        self.feedback_source = feedback_config.FROM_SETTING
         self.started_at = time.time()
         self.counters: dict[str, int] = {}  # the control and events sockets' (bad_messages)
 
@@ -70,6 +84,21 @@ class RegistryService:
         return ConfigSnapshot([d.to_dict() for d in self.store.list()], self.store.revision,
                               self.store.store_id)
 
+    def load_feedback(self) -> None:
+        """At start-up: the stored feedback targets (seeded from the setting)."""
+        self.feedback, self.feedback_source = feedback_config.load(self.store,
+                                                                  self.settings.feedback)
+        log.info("feedback targets (%s): %s", self.feedback_source,
+                 ", ".join(self.feedback) or "none")
+
+    def feedback_message(self) -> FeedbackTargets:
+        return FeedbackTargets(list(self.feedback))
+
+    def note(self, event: str, detail: str, device: str = "") -> None:
+        """A change made through the registry, for the events history (not published)."""
+        if self.history is not None:
+            self.history.append(Event("registry", event, detail, device=device))
+
     def sync(self) -> None:
         """Write the desired-state file, publish a snapshot and reconcile programs."""
         devices = self.store.list()
@@ -93,23 +122,28 @@ class RegistryService:
     def op_ping(self) -> dict[str, Any]:
         return {"version": __version__, "pid": os.getpid()}
 
+    # Replies to operators carry public dicts (no password, password_set instead); only the
+    # private wire to actors (ConfigSnapshot, DeviceConfig, desired-state file) has it.
+
     def op_list(self) -> list[dict[str, Any]]:
-        return [d.to_dict() for d in self.store.list()]
+        return [d.public_dict() for d in self.store.list()]
 
     def op_get(self, name: str) -> dict[str, Any]:
-        return self.store.get(name).to_dict()
+        return self.store.get(name).public_dict()
 
     def op_add(self, device: dict[str, Any]) -> dict[str, Any]:
         added = self.store.add(device)
         log.info("device added: %s", added)
+        self.note("config", f"added ({added.host}:{added.port})", added.name)
         self._changed(added.name, added)
-        return added.to_dict()
+        return added.public_dict()
 
     def op_update(self, name: str, changes: dict[str, Any]) -> dict[str, Any]:
         updated = self.store.update(name, changes)
         log.info("device updated: %s", updated)
+        self.note("config", "changed: " + ", ".join(sorted(str(k) for k in changes)), name)
         self._changed(name, updated)
-        return updated.to_dict()
+        return updated.public_dict()
 
     def op_enable(self, name: str) -> dict[str, Any]:
         return self.op_update(name, {"enabled": True})
@@ -120,8 +154,9 @@ class RegistryService:
     def op_remove(self, name: str) -> dict[str, Any]:
         removed = self.store.remove(name)
         log.info("device removed: %s", name)
+        self.note("config", "removed", name)
         self._changed(name, None)
-        return removed.to_dict()
+        return removed.public_dict()
 
     def op_status(self, name: str = "") -> dict[str, Any]:
         devices = [self.store.get(name)] if name else self.store.list()
@@ -150,8 +185,44 @@ class RegistryService:
         self.reconciler.restart(name)
         return {"restarted": name}
 
-    def op_activity(self, device: str = "", limit: int = 200) -> list[dict[str, Any]]:
-        return self.table.recent(device, max(1, min(int(limit), 2000)))
+    def op_activity(self, device: str = "", kind: str = "", since: float = 0, until: float = 0,
+                    limit: int = 200) -> list[dict[str, Any]]:
+        """Events from the history, newest first: every filter given must match (``since`` and
+        ``until`` are Unix times, inclusive, 0 = open)."""
+        problems = {}
+        for field, value in (("device", device), ("kind", kind)):
+            if not isinstance(value, str) or len(value) > 256:
+                problems[field] = "must be a text of at most 256 characters"
+        for field, value in (("since", since), ("until", until)):
+            if (isinstance(value, bool) or not isinstance(value, (int, float))
+                    or not 0 <= value < 1e11):
+                problems[field] = "must be a Unix time in seconds (0 = no limit)"
+        if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+            problems["limit"] = "must be a whole number from 1"
+        if not problems and since and until and since > until:
+            problems["until"] = "is before since"
+        if problems:
+            field, message = next(iter(problems.items()))
+            raise RequestError("invalid", f"activity: {field} {message}", problems)
+        if self.history is None:
+            return []
+        return self.history.query(device, kind, float(since), float(until), limit)
+
+    def op_feedback_get(self) -> dict[str, Any]:
+        return {"targets": list(self.feedback), "source": self.feedback_source}
+
+    def op_feedback_set(self, targets: Any) -> dict[str, Any]:
+        try:
+            clean = feedback_config.save(self.store, targets)
+        except feedback_config.TargetsInvalid as exc:
+            raise RequestError("invalid", str(exc), exc.fields) from None
+        changed = clean != self.feedback
+        self.feedback, self.feedback_source = clean, feedback_config.FROM_STORE
+        log.info("feedback targets set: %s", ", ".join(clean) or "none")
+        if changed:
+            self.publish(self.feedback_message())
+            self.note("config", "feedback targets: " + (", ".join(clean) or "none"))
+        return self.op_feedback_get()
 
     def op_system(self) -> dict[str, Any]:
         return {
@@ -170,11 +241,18 @@ class RegistryService:
             "revision": self.store.revision,
             "store_id": self.store.store_id,
             "registry_counters": dict(self.counters),
+            "history": self.history.stats() if self.history is not None else None,
+            "feedback": self.op_feedback_get(),
         }
 
-    def op_export(self) -> dict[str, Any]:
-        return {"format": EXPORT_FORMAT, "version": 1, "oscar": __version__,
-                "devices": [d.to_dict() for d in self.store.list()]}
+    def op_export(self, with_secrets: bool = False) -> dict[str, Any]:
+        """Every device; passwords only ``with_secrets`` (else each entry has password_set)."""
+        devices = self.store.list()
+        entries = [d.to_dict() if with_secrets else d.public_dict() for d in devices]
+        if with_secrets:
+            log.info("export with secrets (%d devices)", len(devices))
+        return {"format": EXPORT_FORMAT, "version": EXPORT_VERSION, "oscar": __version__,
+                "secrets": bool(with_secrets), "devices": entries}
 
     def op_import(self, data: Any, dry_run: bool = False) -> dict[str, Any]:
         devices = parse_import(data)
@@ -182,6 +260,7 @@ class RegistryService:
             return {"devices": len(devices), "applied": False}
         self.store.replace_all(devices)
         log.info("imported %d devices", len(devices))
+        self.note("config", f"imported {len(devices)} devices (every device replaced)")
         for name in list(self.table.actors):
             if name not in {d.name for d in devices}:
                 self.table.forget(name)

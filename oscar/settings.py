@@ -15,14 +15,16 @@ import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
-from oscar import allow_list
+from oscar import allow_list, feedback_targets
+from oscar import home as home_mod
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
+# OSCAR_HOME in a checkout; installed, see oscar.home (~/.local/state/oscar, /var/lib/oscar).
 DEFAULT_HOME = REPO_ROOT / "var"
 # 53000/53001/53535 are QLab's, 3032 ETC Eos's, 12321 Companion's: stay clear of them.
 DEFAULT_OSC_PORT = 53999
-# AF_UNIX paths are limited to 107 bytes on Linux; ipc:// endpoints longer than that fail.
-MAX_IPC_PATH = 107
+# AF_UNIX paths are limited to 107 bytes on Linux, 103 on macOS; ipc:// endpoints longer fail.
+MAX_IPC_PATH = home_mod.ipc_path_limit()
 
 
 class SettingsError(ValueError):
@@ -52,6 +54,13 @@ class Settings:
     # the longest is closed to admit a newcomer.
     osc_tcp_idle_timeout: float = 300.0
     osc_tcp_max_clients: int = 256
+    # Feedback targets (replies, states, errors as OSC): comma-separated udp://h:p, tcp://h:p.
+    # Seeds the registry's stored list; see oscar.feedback_targets.
+    feedback: str = ""
+    # Events history ($OSCAR_HOME/history.sqlite): events older than history_days, and the
+    # oldest beyond history_rows, are pruned in the background (oscar.history).
+    history_days: float = 7.0
+    history_rows: int = 1_000_000
 
     @property
     def run_dir(self) -> Path:
@@ -71,6 +80,11 @@ class Settings:
         return self.home / "oscar.sqlite3"
 
     @property
+    def history_path(self) -> Path:
+        """The events history: every event the registry received (oscar/history.py)."""
+        return self.home / "history.sqlite"
+
+    @property
     def totals_path(self) -> Path:
         """Per-device totals (sent, dropped, ...) kept across registry restarts."""
         return self.run_dir / "totals.json"
@@ -81,11 +95,17 @@ class Settings:
         return self.run_dir / "desired-state.msgpack"
 
     @property
+    def socket_dir(self) -> Path:
+        """run_dir, or a short private folder in /tmp when OSCAR_HOME is too deep for socket
+        paths (oscar.home.socket_dir)."""
+        return home_mod.socket_dir(self.home)
+
+    @property
     def supervisor_socket(self) -> Path:
-        return self.run_dir / "supervisor.sock"
+        return self.socket_dir / "supervisor.sock"
 
     def _ipc(self, leaf: str) -> str:
-        return f"ipc://{self.run_dir / leaf}"
+        return f"ipc://{self.socket_dir / leaf}"
 
     @property
     def control(self) -> str:
@@ -102,8 +122,8 @@ class Settings:
     def actor_endpoint(self, name: str) -> str:
         if self.actor_endpoint_template:
             return self.actor_endpoint_template.replace("{name}", name)
-        path = self.run_dir / "actors" / f"{name}.sock"
-        if len(str(path)) > MAX_IPC_PATH:
+        path = self.socket_dir / "actors" / f"{name}.sock"
+        if len(os.fsencode(str(path))) > home_mod.ipc_path_limit():
             # Long device names would not fit in a socket path: use a short, stable digest.
             path = path.with_name(hashlib.sha1(name.encode()).hexdigest()[:16] + ".sock")
         return f"ipc://{path}"
@@ -123,16 +143,22 @@ class Settings:
         supervisord and everything under it inherit the umask) and by the registry. Folders
         that already exist keep their mode: the operator may have chosen it."""
         os.umask(0o077)
-        for path in (self.home, self.run_dir, self.log_dir, self.programs_dir,
-                     self.run_dir / "actors"):
+        for path in (self.home, self.run_dir, self.log_dir, self.programs_dir):
             path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        if self.socket_dir != self.run_dir:
+            try:
+                home_mod.make_private_dir(self.socket_dir)
+            except home_mod.UnsafeSocketDir as exc:
+                raise SettingsError(str(exc)) from None
+        (self.socket_dir / "actors").mkdir(mode=0o700, exist_ok=True)
 
     def check(self) -> None:
         for endpoint in (self.control, self.publish, self.events, self.actor_endpoint("x" * 64)):
-            if endpoint.startswith("ipc://") and len(endpoint) - 6 > MAX_IPC_PATH:
+            limit = home_mod.ipc_path_limit()
+            if endpoint.startswith("ipc://") and len(os.fsencode(endpoint)) - 6 > limit:
                 raise SettingsError(
                     f"OSCAR_HOME {self.home} is too long for ipc:// endpoints "
-                    f"({endpoint} exceeds {MAX_IPC_PATH} bytes); choose a shorter OSCAR_HOME"
+                    f"({endpoint} exceeds {limit} bytes); choose a shorter OSCAR_HOME"
                 )
         for field in ("osc_udp_port", "osc_tcp_port", "web_port"):
             value = getattr(self, field)
@@ -154,6 +180,15 @@ class Settings:
             allow_list.parse_entries(self.osc_allow)
         except allow_list.AllowListError as exc:
             raise SettingsError(f"osc_allow (OSCAR_OSC_ALLOW): {exc}") from None
+        if not (0 < self.history_days <= 36500):
+            raise SettingsError(f"history_days must be more than 0 and at most 36500, "
+                                f"got {self.history_days}")
+        if not 1000 <= self.history_rows <= 1_000_000_000:
+            raise SettingsError(f"history_rows must be 1000-1000000000, got {self.history_rows}")
+        try:
+            feedback_targets.parse_targets(self.feedback)
+        except ValueError as exc:
+            raise SettingsError(f"feedback (OSCAR_FEEDBACK): {exc}") from None
 
 
 # setting field -> environment variable
@@ -172,6 +207,9 @@ ENV_VARS = {
     "osc_schedule_horizon": "OSCAR_OSC_SCHEDULE_HORIZON",
     "osc_tcp_idle_timeout": "OSCAR_OSC_TCP_IDLE_TIMEOUT",
     "osc_tcp_max_clients": "OSCAR_OSC_TCP_MAX_CLIENTS",
+    "feedback": "OSCAR_FEEDBACK",
+    "history_days": "OSCAR_HISTORY_DAYS",
+    "history_rows": "OSCAR_HISTORY_ROWS",
 }
 
 
@@ -193,12 +231,16 @@ def _convert(field: str, raw: object, source: str) -> object:
         if not all(isinstance(item, str) for item in raw):
             raise SettingsError(f"{source}: osc_allow must be a list of addresses, got {raw!r}")
         return ",".join(raw)
+    if field == "feedback" and isinstance(raw, list):  # oscar.toml: feedback = ["udp://h:9000"]
+        if not all(isinstance(item, str) for item in raw):
+            raise SettingsError(f"{source}: feedback must be a list of targets, got {raw!r}")
+        return ",".join(raw)
     return str(raw)
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
     env = os.environ if environ is None else environ
-    home = Path(env.get("OSCAR_HOME") or DEFAULT_HOME).expanduser().resolve()
+    home = home_mod.from_environment(env).path
     values: dict[str, object] = {}
     config_file = home / "oscar.toml"
     if config_file.exists():

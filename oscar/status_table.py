@@ -8,11 +8,10 @@ from dataclasses import asdict
 from typing import Any
 
 from oscar import states
-from oscar.messages import ActorStatus, Event, ListenerStatus
+from oscar.messages import ActorStatus, ListenerStatus
 from oscar.models import Device
 from oscar.supervisor_client import program_name
 
-ACTIVITY_LIMIT = 2000  # recent events kept in memory (the logs hold a summarised history)
 RUNNING = "RUNNING"
 # A loop that has missed three heartbeats (actors and the listener report every 2 s) is shown as
 # stale while supervisord still says RUNNING: the process is there but not turning.
@@ -23,7 +22,7 @@ LISTENER_PROGRAM = "oscar-listener"
 # Only `oscar status --reset NAME` zeroes them.
 TOTALS = ("accepted", "sent", "dropped", "replies", "reply_bytes", "connects")
 UP = "up"
-DOWN = "down"  # connecting, waiting to retry, stopped or not running: one kind for "since"
+DOWN = "down"  # connecting, logging in, waiting to retry, auth failed, stopped or not running
 
 
 def _run_counters(status: ActorStatus) -> dict[str, int]:
@@ -32,7 +31,7 @@ def _run_counters(status: ActorStatus) -> dict[str, int]:
 
 
 def state_kind(state: str) -> str:
-    if state == states.CONNECTED:
+    if state in states.OK:  # ready, or idle by design (on-demand, per-command)
         return UP
     if state == states.DISABLED:
         return states.DISABLED
@@ -46,8 +45,6 @@ class StatusTable:
         self.processes: dict[str, dict[str, Any]] = {}  # supervisord process info by name
         self.processes_at = 0.0
         self.supervisor_error = ""
-        self.activity: deque[Event] = deque(maxlen=ACTIVITY_LIMIT)
-        self._event_seq = 0
         # device -> counters of ended actor runs (added to the current run's for totals)
         self.bases: dict[str, dict[str, int]] = {}
         self.totals_since: dict[str, float] = {}
@@ -124,11 +121,6 @@ class StatusTable:
         self.bases[name] = base
         self.totals_since[name] = time.time() if now is None else now
 
-    def record_event(self, event: Event) -> int:
-        self._event_seq += 1
-        self.activity.append(event)
-        return self._event_seq
-
     def forget(self, device: str) -> None:
         self.actors.pop(device, None)
         for per_device in (self.bases, self.totals_since, self._ended, self.kinds,
@@ -136,7 +128,7 @@ class StatusTable:
             per_device.pop(device, None)
 
     def device_row(self, device: Device) -> dict[str, Any]:
-        row: dict[str, Any] = {"name": device.name, "config": device.to_dict()}
+        row: dict[str, Any] = {"name": device.name, "config": device.public_dict()}
         process = self.processes.get(program_name(device.name))
         row["process"] = process["statename"] if process else "ABSENT"
         row["process_pid"] = process["pid"] if process else 0
@@ -190,16 +182,6 @@ class StatusTable:
         if process is None:
             return not self.processes or bool(self.supervisor_error)
         return process["statename"] == RUNNING
-
-    def recent(self, device: str = "", limit: int = 200) -> list[dict[str, Any]]:
-        out = []
-        for event in reversed(self.activity):
-            if device and event.device != device:
-                continue
-            out.append(asdict(event))
-            if len(out) >= limit:
-                break
-        return out
 
     def listener_row(self) -> dict[str, Any] | None:
         if self.listener is None:

@@ -9,6 +9,7 @@ revision counts within one store, named by a random ``store_id`` made when the s
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sqlite3
@@ -39,6 +40,28 @@ MIGRATIONS: list[str] = [
     # 2: device tags (groups), comma-separated: tags follow the name rule, so never hold a comma
     """
     ALTER TABLE devices ADD COLUMN tags TEXT NOT NULL DEFAULT '';
+    """,
+    # 3: the device's dialect (issue 8); the defaults make existing devices behave as before.
+    # on_connect is a JSON list of escaped texts; password is a secret (the file is mode 0600).
+    """
+    ALTER TABLE devices ADD COLUMN profile TEXT NOT NULL DEFAULT 'generic';
+    ALTER TABLE devices ADD COLUMN transport TEXT NOT NULL DEFAULT 'tcp';
+    ALTER TABLE devices ADD COLUMN connection TEXT NOT NULL DEFAULT 'persistent';
+    ALTER TABLE devices ADD COLUMN idle_close REAL NOT NULL DEFAULT 30.0;
+    ALTER TABLE devices ADD COLUMN username TEXT NOT NULL DEFAULT '';
+    ALTER TABLE devices ADD COLUMN password TEXT NOT NULL DEFAULT '';
+    ALTER TABLE devices ADD COLUMN on_connect TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE devices ADD COLUMN keepalive TEXT NOT NULL DEFAULT '';
+    ALTER TABLE devices ADD COLUMN keepalive_interval REAL NOT NULL DEFAULT 0.0;
+    ALTER TABLE devices ADD COLUMN reply_timeout REAL NOT NULL DEFAULT 0.0;
+    ALTER TABLE devices ADD COLUMN min_gap REAL NOT NULL DEFAULT 0.0;
+    ALTER TABLE devices ADD COLUMN wait_for_reply INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE devices ADD COLUMN reply_terminator TEXT NOT NULL DEFAULT '';
+    """,
+    # 4: settings the operator edits at run time (issue 9: the feedback targets), one text
+    # value per key (JSON where structured); no device revision bump when they change
+    """
+    CREATE TABLE system_settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
     """,
 ]
 
@@ -128,6 +151,22 @@ class Store:
     def count(self) -> int:
         return int(self._db.execute("SELECT COUNT(*) FROM devices").fetchone()[0])
 
+    def system_setting(self, key: str) -> str | None:
+        """A run-time setting's stored text (table system_settings), None when never set."""
+        row = self._db.execute("SELECT value FROM system_settings WHERE key = ?",
+                               (key,)).fetchone()
+        return None if row is None else str(row[0])
+
+    def set_system_setting(self, key: str, value: str) -> None:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("INSERT OR REPLACE INTO system_settings VALUES (?, ?)",
+                             (key, value))
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+
     def backup_to(self, target: Path) -> None:
         """A consistent copy of the store in ``target`` (mode 0600), made with SQLite's online
         backup API while the store stays in use; written beside it and renamed into place."""
@@ -163,6 +202,8 @@ class Store:
         data = dict(row)
         data["enabled"] = bool(data["enabled"])
         data["tags"] = tuple(tag for tag in data["tags"].split(",") if tag)
+        data["wait_for_reply"] = bool(data["wait_for_reply"])
+        data["on_connect"] = tuple(json.loads(data["on_connect"]))
         return from_dict(data)
 
     def add(self, data: dict) -> Device:
@@ -230,4 +271,6 @@ class Store:
         data = device.to_dict()
         data["enabled"] = int(data["enabled"])
         data["tags"] = ",".join(data["tags"])
+        data["wait_for_reply"] = int(data["wait_for_reply"])
+        data["on_connect"] = json.dumps(list(data["on_connect"]), ensure_ascii=False)
         return tuple(data[f] for f in FIELD_NAMES)

@@ -13,7 +13,9 @@ import socket
 import xmlrpc.client
 from pathlib import Path
 
-from oscar.settings import REPO_ROOT, Settings, python_executable
+from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
+
+from oscar.settings import Settings, python_executable
 
 log = logging.getLogger(__name__)
 PREFIX = "oscar-device-"
@@ -28,31 +30,42 @@ def program_name(device: str) -> str:
     return PREFIX + device
 
 
-class _UnixConnection(http.client.HTTPConnection):
-    def __init__(self, path: str, timeout: float):
-        super().__init__("localhost", timeout=timeout)
-        self._path = path
+class _TimedUnixConnection(UnixStreamHTTPConnection):
+    """supervisor's unix-socket HTTP connection, with ``timeout`` on its socket from before the
+    connect on (supervisor's own has none: a hung supervisord would block the caller forever)."""
 
     def connect(self) -> None:
         sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         sock.settimeout(self.timeout)
-        sock.connect(self._path)
+        try:
+            sock.connect(self.socketfile)
+        except OSError:
+            sock.close()
+            raise
         self.sock = sock
 
 
-class _UnixTransport(xmlrpc.client.Transport):
-    def __init__(self, path: str, timeout: float):
-        super().__init__()
-        self._path = path
-        self._timeout = timeout
+class TimedSupervisorTransport(SupervisorTransport):
+    """``supervisor.xmlrpc.SupervisorTransport`` for a unix socket, every call bounded by
+    ``timeout`` seconds (connect, send and each read): socket.timeout (an OSError) past it."""
 
-    def make_connection(self, host):  # type: ignore[override]
-        return _UnixConnection(self._path, self._timeout)
+    def __init__(self, socket_path: str, timeout: float):
+        super().__init__(serverurl=f"unix://{socket_path}")
+        self.timeout = timeout
+        self._socket_path = socket_path
+        # SupervisorTransport opens each (persistent) connection through this hook.
+        self._get_connection = self._timed_connection
+
+    def _timed_connection(self) -> _TimedUnixConnection:
+        conn = _TimedUnixConnection("localhost", timeout=self.timeout)
+        conn.socketfile = self._socket_path
+        return conn
 
 
 def connect(settings: Settings, timeout: float = RPC_TIMEOUT) -> xmlrpc.client.ServerProxy:
-    transport = _UnixTransport(str(settings.supervisor_socket), timeout)
-    return xmlrpc.client.ServerProxy("http://localhost", transport=transport, allow_none=True)
+    transport = TimedSupervisorTransport(str(settings.supervisor_socket), timeout)
+    # The URL's host is not used: SupervisorTransport talks to the socket file.
+    return xmlrpc.client.ServerProxy("http://127.0.0.1", transport=transport, allow_none=True)
 
 
 def _escape(text: str) -> str:
@@ -61,11 +74,11 @@ def _escape(text: str) -> str:
 
 def program_file_text(settings: Settings, device: str) -> str:
     name = program_name(device)
-    actor = REPO_ROOT / "processes" / "device_actor.py"
     log_file = settings.log_dir / f"{name}.log"
     return "\n".join([
         f"[program:{name}]",
-        f"command={_escape(python_executable())} {_escape(str(actor))} {device}",
+        f"command={_escape(python_executable())} -m oscar.processes.device_actor {device}",
+        f"directory={_escape(str(settings.home))}",
         "autostart=true",
         "autorestart=true",
         "startsecs=1",
@@ -101,13 +114,15 @@ def write_program_files(settings: Settings, devices: list[str]) -> None:
 
 
 class Programs:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, timeout: float = RPC_TIMEOUT):
         self.settings = settings
+        self.timeout = timeout
 
     def _call(self, method: str, *args):
-        proxy = connect(self.settings)
+        proxy = connect(self.settings, self.timeout)
         try:
-            return getattr(proxy.supervisor, method)(*args)
+            with proxy:  # closes the connection after the call
+                return getattr(proxy.supervisor, method)(*args)
         except xmlrpc.client.Fault as exc:
             raise SupervisorError(f"supervisord {method}{args}: {exc.faultString}") from None
         except (OSError, http.client.HTTPException, xmlrpc.client.ProtocolError) as exc:

@@ -1,6 +1,6 @@
-"""supervisord program oscar-device-NAME: one TCP connection to one device.
+"""supervisord program oscar-device-NAME: one device's connection (TCP or UDP, oscar/actor.py).
 
-    device_actor.py NAME
+    python -m oscar.processes.device_actor NAME
 
 Binds its own command endpoint (ROUTER; the listener connects to it and keeps each command
 until this actor acks it, so commands sent while this process restarts are not lost), follows

@@ -4,6 +4,11 @@ Forwards cues to device actors (see oscar.forwarder), holds bundles dated in the
 they are due, and answers ``oscar send``'s receipt requests. Keeps running, with the desired
 state it last saw, while the registry is down.
 
+Hosts feedback (oscar.feedback): device replies, states and errors from the registry's PUB
+stream go out as OSC to the feedback targets and to the TCP client that sent the cue, and
+``/device/NAME/query`` and ``/oscar/check`` are answered to the sender. Feedback never blocks
+this loop: every socket is non-blocking and every outbox bounded (drops counted).
+
 One poll loop, one persistent poller: sockets are registered when they appear and unregistered
 when they go. The poll timeout shrinks to the next scheduled cue or TCP idle deadline, so a
 scheduled cue is never waited for by sleeping.
@@ -26,9 +31,18 @@ from oscar import lifeline as lifeline_mod
 from oscar import settings as settings_mod
 from oscar.actor_link import ActorLink
 from oscar.allow_list import AllowList
+from oscar.feedback import Feedback
+from oscar.feedback_links import Links
 from oscar.forwarder import Forwarder
 from oscar.framing import FramingError, StreamDecoder, length_prefix_encode, slip_encode
-from oscar.messages import ConfigSnapshot, DeviceConfig, ListenerStatus
+from oscar.messages import (
+    ActorStatus,
+    ConfigSnapshot,
+    DeviceConfig,
+    Event,
+    FeedbackTargets,
+    ListenerStatus,
+)
 from oscar.tcp_clients import ClientTable
 
 log = logging.getLogger("oscar.listener")
@@ -38,6 +52,8 @@ RETRY_POLL = 0.02  # while commands wait for an actor that is away
 LISTEN_BACKLOG = 512
 ACCEPTS_PER_TURN = 64
 UDP_PER_TURN = 256  # bounded, so TCP clients, config and due cues get their turn in a flood
+CLIENT_OUTBUF = 64 * 1024  # bytes of answers and feedback waiting for one TCP client
+FOLLOW_PER_TURN = 256  # events and statuses for feedback handled per turn, between cues
 _STALL_ON = lifeline_mod.stall_marker_for_tests()  # TEST ONLY: OSCAR_TEST_STALL_ON
 
 
@@ -47,6 +63,8 @@ class TcpClient:
         self.fd = sock.fileno()
         self.address = address
         self.decoder = StreamDecoder()
+        self.outbuf = bytearray()  # what the kernel would not take yet (bounded)
+        self.spoke = False  # has sent a packet: its framing is known, feedback may go to it
 
 
 class TcpSide:
@@ -60,6 +78,9 @@ class TcpSide:
         self.poller = poller
         self.table = ClientTable(settings.osc_tcp_max_clients, settings.osc_tcp_idle_timeout)
         self.clients: dict[int, TcpClient] = {}  # by file descriptor, as the poller reports
+        self.by_address: dict[str, TcpClient] = {}  # by sender text, for feedback
+        self.feedback: Feedback | None = None
+        self.counters = forwarder.counters
 
     def accept(self) -> None:
         for _ in range(ACCEPTS_PER_TURN):
@@ -84,6 +105,7 @@ class TcpSide:
                 self._close(fd, "closed to make room for a new connection "
                             f"(osc_tcp_max_clients {self.table.max_clients})")
             self.clients[client.fd] = client
+            self.by_address[peer] = client
             self.poller.register(sock, zmq.POLLIN)
             self.forwarder.counters["tcp_connections"] += 1
             log.debug("OSC TCP connection from %s", peer)
@@ -106,6 +128,11 @@ class TcpSide:
                                   client.address)
             data = b""
             frames = []
+        if frames and not client.spoke:
+            # Its framing is known now: it may get feedback, every device's state first.
+            client.spoke = True
+            if self.feedback is not None:
+                self.feedback.client_ready(client.address)
         for frame in frames:
             if isinstance(frame, FramingError):
                 self.forwarder.reject("framing_errors", str(frame), client.address)
@@ -113,16 +140,68 @@ class TcpSide:
             reply = self.forwarder.handle_packet(frame, client.address, received_at)
             if reply is not None:
                 self._answer(client, reply)
+            for answer in self.forwarder.answers:
+                self._answer(client, answer)
         if not data:
             self._close(fd, "closed by peer")
 
-    def _answer(self, client: TcpClient, reply: bytes) -> None:
+    def on_event(self, fd: int, flags: int) -> None:
+        if flags & zmq.POLLOUT:
+            self._flush(self.clients[fd])
+        if flags & (zmq.POLLIN | zmq.POLLERR) and fd in self.clients:
+            self.read(fd)
+
+    def _answer(self, client: TcpClient, reply: bytes) -> bool:
+        """Frame ``reply`` as the client frames its packets and write it without blocking;
+        what the kernel does not take waits in the client's bounded buffer. False when the
+        buffer is full (the packet is dropped whole, never cut)."""
         framed = (length_prefix_encode(reply) if client.decoder.mode == "length-prefix"
                   else slip_encode(reply))
+        if client.outbuf:
+            if len(client.outbuf) + len(framed) > CLIENT_OUTBUF:
+                return False
+            client.outbuf += framed
+            return True
         try:
-            client.sock.send(framed)  # a few hundred bytes; a peer that does not read loses it
+            written = client.sock.send(framed)
+        except (BlockingIOError, InterruptedError):
+            written = 0
         except OSError:
-            pass
+            return False  # the connection is failing; the next read closes it
+        if written < len(framed):
+            client.outbuf += framed[written:]
+            self.poller.register(client.sock, zmq.POLLIN | zmq.POLLOUT)
+        return True
+
+    def _flush(self, client: TcpClient) -> None:
+        if client.outbuf:
+            try:
+                written = client.sock.send(client.outbuf)
+            except (BlockingIOError, InterruptedError):
+                return
+            except OSError:
+                client.outbuf.clear()
+                written = 0
+            del client.outbuf[:written]
+        if not client.outbuf:
+            self.poller.register(client.sock, zmq.POLLIN)
+
+    # ---- feedback (oscar.feedback.Clients) -----------------------------------------------------
+
+    def send_to(self, sender: str, packet: bytes) -> bool:
+        client = self.by_address.get(sender)
+        if client is None or not client.spoke:
+            return False
+        if self._answer(client, packet):
+            self.counters["feedback_sent"] += 1
+        else:
+            self.counters["feedback_dropped"] += 1
+        return True
+
+    def send_all(self, packet: bytes) -> None:
+        for client in self.by_address.values():
+            if client.spoke:
+                self.send_to(client.address, packet)
 
     def close_idle(self) -> None:
         for fd in self.table.idle(time.monotonic()):
@@ -138,6 +217,8 @@ class TcpSide:
         self.table.remove(fd)
         if client is None:
             return
+        if self.by_address.get(client.address) is client:
+            del self.by_address[client.address]
         self.poller.unregister(client.sock)
         client.sock.close()
         if self.forwarder.limiter.allow("tcp_close"):
@@ -156,7 +237,12 @@ def _bind(settings: settings_mod.Settings) -> tuple[socket.socket, socket.socket
     if family == socket.AF_INET6:  # "::" takes IPv4 peers too (seen as ::ffff:a.b.c.d)
         for sock in (udp, tcp):
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 * 1024 * 1024)
+    for size in (4 * 1024 * 1024, 1024 * 1024):  # macOS/BSD refuse beyond kern.ipc.maxsockbuf
+        try:
+            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+            break
+        except OSError:
+            log.warning("UDP receive buffer of %d bytes refused; trying less", size)
     udp.bind((settings.osc_host, settings.osc_udp_port))
     udp.setblocking(False)
     tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -166,16 +252,23 @@ def _bind(settings: settings_mod.Settings) -> tuple[socket.socket, socket.socket
     return udp, tcp
 
 
+OPEN_MAX_MACOS = 10240
+
+
 def _raise_fd_limit(wanted: int) -> None:
     """Every TCP client is a file descriptor: take what the hard limit allows."""
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
     if soft != resource.RLIM_INFINITY and soft < target:
-        try:
-            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
-            soft = target
-        except (ValueError, OSError) as exc:
-            log.warning("cannot raise the open-file limit from %s: %s", soft, exc)
+        # macOS: the hard limit reads "unlimited" but more than OPEN_MAX (10240) is refused.
+        for attempt in dict.fromkeys((target, min(target, OPEN_MAX_MACOS))):
+            try:
+                resource.setrlimit(resource.RLIMIT_NOFILE, (attempt, hard))
+                soft = attempt
+                break
+            except (ValueError, OSError) as exc:
+                log.warning("cannot raise the open-file limit from %s to %s: %s", soft,
+                            attempt, exc)
     if soft != resource.RLIM_INFINITY and soft < wanted:
         log.warning("open-file limit %s is below osc_tcp_max_clients + ZeroMQ's needs (%s)",
                     soft, wanted)
@@ -191,6 +284,9 @@ def _poll_timeout(forwarder: Forwarder, tcp: TcpSide) -> int:
     due = forwarder.next_due()
     if due is not None:
         wait = min(wait, due - time.time())
+    batch_due = forwarder.received.next_due()
+    if batch_due is not None:
+        wait = min(wait, batch_due - time.monotonic())
     deadline = tcp.next_deadline()
     if deadline is not None:
         wait = min(wait, deadline - time.monotonic())
@@ -216,8 +312,14 @@ def run() -> int:
     zmqutil.connect(config, settings.publish, settings.home)
     for prefix in (b"config.device.", ConfigSnapshot([], 0).topic()):
         config.setsockopt(zmq.SUBSCRIBE, prefix)
+    # Feedback follows events, device statuses and the target list (docs/protocol.md) on a
+    # SUB of its own: a flood of events never delays a configuration change.
+    follow = zmqutil.socket(ctx, zmq.SUB, MAXMSGSIZE=zmqutil.MAX_EVENT)
+    zmqutil.connect(follow, settings.publish, settings.home)
+    for prefix in (FeedbackTargets([]).topic(), b"event.", b"status.device."):
+        follow.setsockopt(zmq.SUBSCRIBE, prefix)
     poller = zmq.Poller()
-    for sock in (udp, server, config):
+    for sock in (udp, server, config, follow):
         poller.register(sock, zmq.POLLIN)
     links: dict[zmq.Socket, ActorLink] = {}  # link sockets and monitors -> their link
 
@@ -232,9 +334,13 @@ def run() -> int:
 
     forwarder = Forwarder(ctx, settings, events, on_link=on_link)
     tcp = TcpSide(server, settings, forwarder, allow, poller)
+    feedback = Feedback(Links(poller, forwarder.counters), tcp, forwarder.counters,
+                        initial_targets=settings.feedback)
+    forwarder.feedback = tcp.feedback = feedback
     known = desired_state.read(settings.desired_state_path)
     if known is not None:
         forwarder.set_devices(*known)
+    feedback.set_devices(forwarder.devices)
     udp_fd, server_fd = udp.fileno(), server.fileno()
     stop = zmqutil.StopFlag()
     heartbeat_due = 0.0
@@ -245,17 +351,21 @@ def run() -> int:
             lifeline.beat()
             ready = poller.poll(timeout=_poll_timeout(forwarder, tcp))
             forwarder.run_due(time.time())
-            config_ready = False
-            for sock, _ in ready:
+            config_ready = follow_ready = False
+            for sock, flags in ready:
                 if sock == udp_fd:
                     _read_udp(udp, forwarder, allow)
                 elif sock == server_fd:
                     tcp.accept()
                 elif sock is config:
                     config_ready = True
+                elif sock is follow:
+                    follow_ready = True
                 elif isinstance(sock, int):
                     if sock in tcp.clients:  # may have been evicted earlier in this turn
-                        tcp.read(sock)
+                        tcp.on_event(sock, flags)
+                    elif feedback.links.owns(sock):
+                        feedback.links.on_ready(sock, flags)
                 else:
                     link = links.get(sock)
                     if link is None:
@@ -267,9 +377,18 @@ def run() -> int:
             forwarder.housekeeping(time.time())
             tcp.close_idle()
             if config_ready:
+                devices = forwarder.devices
                 for message in zmqutil.drain(config, forwarder.counters):
                     if isinstance(message, (DeviceConfig, ConfigSnapshot)):
                         forwarder.apply(message)
+                        feedback.feed_seen()
+                if forwarder.devices is not devices:
+                    feedback.set_devices(forwarder.devices)
+            if follow_ready:
+                for message in zmqutil.drain(follow, forwarder.counters, limit=FOLLOW_PER_TURN):
+                    if isinstance(message, (Event, ActorStatus, FeedbackTargets)):
+                        feedback.on_message(message)
+            feedback.tick()
             if time.monotonic() >= heartbeat_due:
                 heartbeat_due = time.monotonic() + HEARTBEAT
                 zmqutil.send(events, ListenerStatus(
@@ -277,11 +396,13 @@ def run() -> int:
                     tcp_port=settings.osc_tcp_port, counters=dict(forwarder.counters)))
     finally:
         lifeline.stop()
+        feedback.close()
         tcp.close_all()
         udp.close()
         server.close()
         forwarder.close()
         config.close(linger=0)
+        follow.close(linger=0)
         events.close(linger=0)
         ctx.term()
     log.info("listener stopped")
@@ -309,6 +430,11 @@ def _read_udp(udp: socket.socket, forwarder: Forwarder, allow: AllowList) -> Non
                 udp.sendto(reply, address)
             except OSError:
                 pass  # the receipt is best effort; the CLI times out and says so
+        for answer in forwarder.answers:  # /device/NAME/query, /oscar/check
+            try:
+                udp.sendto(answer, address)
+            except OSError:
+                break
 
 
 def main() -> int:

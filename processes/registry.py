@@ -3,7 +3,8 @@
 Owns the SQLite store (the only writer), answers the control socket (a ROUTER that speaks
 REP's envelope, so no bytes a peer sends can wedge or kill it), publishes desired state (with a
 periodic snapshot for late joiners), collects events from the listener and actors (PULL) into
-the status table and re-publishes them for the web UI, keeps supervisord's device programs in
+the status table (status) and the events history (every event, $OSCAR_HOME/history.sqlite,
+oscar/history.py) and re-publishes them for the web UI, keeps supervisord's device programs in
 step with the store, and copies the store to $OSCAR_HOME/backups/ once a day.
 
 It refuses to start on a store that is missing, empty or unreadable while the data plane still
@@ -20,6 +21,7 @@ import zmq
 
 from oscar import backups, logsetup, totals_file, zmqutil
 from oscar import settings as settings_mod
+from oscar.history import History
 from oscar.lifeline import Lifeline
 from oscar.messages import (
     ActorStatus,
@@ -77,13 +79,17 @@ def run() -> int:
         if isinstance(message, (DeviceConfig, ConfigSnapshot)):
             snapshot_due = min(snapshot_due, time.monotonic() + SNAPSHOT_SOON)
 
+    history = History.open(settings.history_path, max_days=settings.history_days,
+                           max_rows=settings.history_rows).start()
     table = StatusTable()
     table.load_totals(totals_file.load(settings.totals_path))
     saved_totals: dict = {}
     programs = Programs(settings)
     reconciler = Reconciler(programs, table)
-    service = RegistryService(settings, store, publish, table, programs, reconciler)
+    service = RegistryService(settings, store, publish, table, programs, reconciler, history)
     counters = service.counters
+    service.load_feedback()
+    publish(service.feedback_message())
     backup = backups.DailyBackup(store, backups.directory(settings.home))
     backup.tick()  # the start-up copy
     service.sync()  # reconcile at start-up: programs and data plane match the store
@@ -100,7 +106,7 @@ def run() -> int:
             ready = dict(poller.poll(timeout=250))
             if events in ready:
                 for message in zmqutil.drain(events, counters):
-                    _record(table, message, publish)
+                    _record(table, history, message, publish)
             if control in ready:
                 for envelope, request, error in zmqutil.drain_requests(control, counters):
                     if isinstance(request, Request):
@@ -113,6 +119,7 @@ def run() -> int:
             if now >= snapshot_due:
                 snapshot_due = now + (SNAPSHOT_SOON if now < quick_until else SNAPSHOT_EVERY)
                 zmqutil.send(pub, service.snapshot())
+                zmqutil.send(pub, service.feedback_message())
                 backup.tick()
                 totals = table.totals_state()
                 if totals != saved_totals:
@@ -125,6 +132,7 @@ def run() -> int:
         except OSError as exc:
             log.warning("device totals not saved to %s: %s", settings.totals_path, exc)
         reconciler.stop()
+        history.close()  # writes the events still waiting
         for sock in (control, pub, events):
             sock.close(linger=0)
         ctx.term()
@@ -134,13 +142,13 @@ def run() -> int:
     return 0
 
 
-def _record(table: StatusTable, message: Message, publish) -> None:
+def _record(table: StatusTable, history: History, message: Message, publish) -> None:
     if isinstance(message, ActorStatus):
         table.record_status(message)
     elif isinstance(message, ListenerStatus):
         table.listener = message
     elif isinstance(message, Event):
-        table.record_event(message)
+        history.append(message)
     else:
         return
     publish(message)  # the web UI follows these for live status

@@ -9,19 +9,14 @@ from __future__ import annotations
 import logging
 import signal
 import sys
-from pathlib import Path
 
-# Python puts this script's folder (processes/) first on sys.path, where "web" would name this
-# file rather than the web/ package.
-sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != Path(__file__).resolve().parent]
+import waitress
 
-import waitress  # noqa: E402
-
-from oscar import logsetup  # noqa: E402
-from oscar import settings as settings_mod  # noqa: E402
-from oscar.lifeline import follow_parent  # noqa: E402
-from oscar.web_auth import AuthFileError  # noqa: E402
-from web import create_app  # noqa: E402
+from oscar import logsetup
+from oscar import settings as settings_mod
+from oscar.lifeline import follow_parent
+from oscar.web import create_app
+from oscar.web_auth import AuthFileError
 
 log = logging.getLogger("oscar.web")
 THREADS = 8  # each page and each browser's once-a-second poll holds a thread for one request

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Debian packages the tests use: a real OSC client (liblo-tools), headless Chromium and its
+# Debian packages the tests use: a real OSC client and receiver (liblo-tools), headless Chromium and its
 # driver for the browser tests, socat. Installs only what is missing.
 set -euo pipefail
 need=()
-command -v oscsend >/dev/null 2>&1 || need+=(liblo-tools)
+# liblo-tools: oscsend (OSC in) and oscdump (feedback out)
+{ command -v oscsend && command -v oscdump; } >/dev/null 2>&1 || need+=(liblo-tools)
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || need+=(chromium-driver)
 command -v socat >/dev/null 2>&1 || need+=(socat)

@@ -1,5 +1,5 @@
 """Oscar's web UI: Flask pages and a JSON API, talking only to the registry over ZeroMQ."""
 
-from web.app import create_app
+from oscar.web.app import create_app
 
 __all__ = ["create_app"]

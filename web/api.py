@@ -11,13 +11,13 @@ from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request
 
-from web import present, system_info
-from web.cue import CueError, send_test_cue
-from web.registry import Registry, RegistryError, RegistryUnavailable
+from oscar.web import activity as activity_filters
+from oscar.web import present, system_info
+from oscar.web.cue import CueError, send_test_cue
+from oscar.web.registry import Registry, RegistryError, RegistryUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("api", __name__, url_prefix="/api")
-MAX_ACTIVITY = 2000
 
 
 class BadRequest(ValueError):
@@ -118,13 +118,38 @@ def send_command(name: str):
 
 @bp.get("/activity")
 def activity():
+    """The events history: ``device``, ``kind``, ``since``, ``until`` (the forms `oscar
+    activity` takes: 20:30, 2026-11-26 20:30, ISO, 10m...), ``limit``, ``format=csv``."""
     try:
-        limit = int(request.args.get("limit", "200"))
-    except ValueError:
-        raise BadRequest("limit must be a whole number") from None
-    limit = max(1, min(limit, MAX_ACTIVITY))
-    events = registry().call("activity", device=request.args.get("device", ""), limit=limit)
+        limit = activity_filters.read_limit(request.args)
+    except ValueError as exc:
+        raise BadRequest(str(exc)) from None
+    wanted = activity_filters.read(request.args)
+    if wanted.errors:
+        field, message = next(iter(wanted.errors.items()))
+        return jsonify(error=f"{field}: {message}", code="invalid", fields=wanted.errors), 400
+    output = request.args.get("format", "json")
+    if output not in ("json", "csv"):
+        raise BadRequest("format must be json or csv")
+    events = registry().call("activity", limit=limit, **wanted.args)
+    if output == "csv":
+        return activity_filters.csv_response(events)
     return jsonify([{**event, "cells": present.event_cells(event)} for event in events])
+
+
+@bp.get("/feedback")
+def get_feedback():
+    """Where device replies, states and errors go as OSC: ``{"targets", "source"}``."""
+    return jsonify(registry().call("feedback_get"))
+
+
+@bp.put("/feedback")
+def set_feedback():
+    """Replace the feedback targets: body ``{"targets": ["udp://h:p", "tcp://h:p"]}``."""
+    body = _body()
+    if "targets" not in body:
+        raise BadRequest('give the targets as {"targets": ["udp://HOST:PORT", ...]}')
+    return jsonify(registry().call("feedback_set", targets=body["targets"]))
 
 
 @bp.get("/system")
@@ -135,7 +160,12 @@ def system():
 
 @bp.get("/export")
 def export():
-    return jsonify(registry().call("export"))
+    """``?with_secrets=1`` includes the device passwords; without it each device says only
+    ``password_set`` (and importing that file leaves the devices without a password)."""
+    secrets = request.args.get("with_secrets", "") in ("1", "true", "yes")
+    response = jsonify(registry().call("export", with_secrets=secrets))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/import")

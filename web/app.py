@@ -13,9 +13,15 @@ from werkzeug.exceptions import HTTPException
 from oscar import __version__
 from oscar import settings as settings_mod
 from oscar.settings import Settings
+from oscar.web import api, auth, views
+from oscar.web.registry import (
+    PAGE_TIMEOUT,
+    Registry,
+    RegistryError,
+    RegistryUnavailable,
+    http_status,
+)
 from oscar.web_auth import AuthFile
-from web import api, auth, views
-from web.registry import PAGE_TIMEOUT, Registry, RegistryError, RegistryUnavailable, http_status
 
 log = logging.getLogger(__name__)
 

@@ -20,8 +20,8 @@ from flask import (
     url_for,
 )
 
+from oscar.web.login_limit import LoginLimiter
 from oscar.web_auth import AuthConfig, AuthFile, AuthFileError
-from web.login_limit import LoginLimiter
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)

@@ -12,7 +12,10 @@ from oscar.cli_format import NOT_REJECTIONS, ago, heartbeat_text, waiting_text
 from oscar.supervisor_client import program_name
 
 STATE_LABELS = {
-    states.CONNECTED: "connected",
+    states.READY: "ready",
+    states.IDLE: "idle",
+    states.CONNECTED: "logging in",
+    states.AUTH_FAILED: "auth_failed",  # wrong password: shown as the issue names it
     states.CONNECTING: "connecting",
     states.DISABLED: "disabled",
     states.STOPPED: "stopping",
@@ -40,7 +43,7 @@ def state_text(row: dict[str, Any], now: float) -> str:
 
 def retry_text(row: dict[str, Any], now: float) -> str:
     """'retry in 3s' while a down device waits for its next attempt, else ''."""
-    if row["state"] != states.WAITING:
+    if row["state"] not in states.RETRYING:
         return ""
     retry_at = row.get("next_retry_at") or 0.0
     return f"retry in {math.ceil(retry_at - now)}s" if retry_at > now else "retrying"
@@ -65,10 +68,11 @@ def for_text(since: float, now: float) -> str:
     return f"for {human_duration(now - since)}" if since else ""
 
 
-# Summary counts for the sticky header: connected is ready; waiting, connecting, stopping and a
-# missing actor are all "down" to the operator; disabled on purpose is counted apart.
+# Summary counts for the sticky header: ready and idle (on-demand, per-command: a cue opens a
+# connection) are ready; waiting, connecting, logging in, login failed, stopping and a missing
+# actor are all "down" to the operator; disabled on purpose is counted apart.
 def summary_text(rows: list[dict[str, Any]]) -> str:
-    ready = sum(row["state"] == states.CONNECTED for row in rows)
+    ready = sum(row["state"] in states.OK for row in rows)
     disabled = sum(row["state"] == states.DISABLED for row in rows)
     return f"{ready} ready · {len(rows) - ready - disabled} down · {disabled} disabled"
 
@@ -98,7 +102,24 @@ def device_cells(row: dict[str, Any], now: float) -> dict[str, str]:
         "last_error_at": when(row.get("last_error_at", 0.0), now),
         "heartbeat": heartbeat_cell(row),
         "tags": ", ".join(config.get("tags") or ()),
+        "dialect": dialect_text(config),
     }
+
+
+def dialect_text(config: dict[str, Any]) -> str:
+    """'pjlink · tcp on-demand (close after 25s) · password set': how Oscar talks to it."""
+    transport = config.get("transport", "tcp")
+    link = transport
+    if transport == "tcp":
+        connection = config.get("connection", "persistent")
+        link = f"tcp {connection}"
+        if connection == "on-demand":
+            link += f" (close after {config.get('idle_close', 30.0):g}s)"
+    parts = [config.get("profile", "generic"), link]
+    if config.get("username"):
+        parts.append(f"user {config['username']}")
+    parts.append("password set" if config.get("password_set") else "no password")
+    return " · ".join(parts)
 
 
 def heartbeat_cell(row: dict[str, Any]) -> str:
@@ -156,9 +177,16 @@ def heartbeats(status: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def precise_clock(timestamp: float) -> str:
-    """'14:03:07.125': events come in bursts, so the activity list shows milliseconds."""
-    return f"{clock(timestamp)}.{int(timestamp * 1000) % 1000:03}" if timestamp else ""
+def precise_clock(timestamp: float, now: float | None = None) -> str:
+    """'14:03:07.125': events come in bursts, so the activity list shows milliseconds; an
+    event of another day (the history keeps days) gets its date: '2026-11-25 14:03:07.125'."""
+    if not timestamp:
+        return ""
+    text = f"{clock(timestamp)}.{int(timestamp * 1000) % 1000:03}"
+    day = time.strftime("%Y-%m-%d", time.localtime(timestamp))
+    if day != time.strftime("%Y-%m-%d", time.localtime(time.time() if now is None else now)):
+        text = f"{day} {text}"
+    return text
 
 
 def event_cells(event: dict[str, Any]) -> dict[str, str]:

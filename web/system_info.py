@@ -10,7 +10,7 @@ from typing import Any
 
 import zmq
 
-from web.registry import Registry, RegistryError, RegistryUnavailable
+from oscar.web.registry import Registry, RegistryError, RegistryUnavailable
 
 PACKAGES = ("flask", "waitress", "pyzmq", "supervisor", "python-osc", "msgpack")
 
@@ -50,6 +50,6 @@ def collect(registry: Registry, web_started_at: float) -> dict[str, Any]:
         uptime=now - system["registry_started_at"])
     info["versions"]["oscar"] = system["version"]
     for key in ("home", "osc", "endpoints", "processes", "supervisor_error", "listener",
-                "schema_version", "revision"):
+                "schema_version", "revision", "history", "feedback"):
         info[key] = system.get(key)
     return info

@@ -17,10 +17,21 @@ from flask import (
     url_for,
 )
 
-from web import present, system_info
-from web.cue import CueError, send_test_cue
-from web.forms import CHECKBOXES, FIELDS, HELP, DeviceForm, label
-from web.registry import Registry, RegistryError, RegistryUnavailable
+from oscar.cli_device import missing_passwords
+from oscar.web import activity as activity_filters
+from oscar.web import present, system_info
+from oscar.web.cue import CueError, send_test_cue
+from oscar.web.forms import (
+    CHECKBOXES,
+    FIELDS,
+    HELP,
+    SECTIONS,
+    TEXTAREAS,
+    DeviceForm,
+    label,
+    profile_blob,
+)
+from oscar.web.registry import Registry, RegistryError, RegistryUnavailable
 
 log = logging.getLogger(__name__)
 bp = Blueprint("views", __name__)
@@ -47,8 +58,10 @@ def devices():
 
 
 def _render_form(form: DeviceForm, editing: str = "", status: int = 200, down: str = ""):
+    form.forget_secret()  # a typed password never goes back into a page
     return render_template("device_form.html", form=form, editing=editing, fields=FIELDS,
-                           checkboxes=CHECKBOXES, label=label, help=HELP,
+                           sections=SECTIONS, textareas=TEXTAREAS, checkboxes=CHECKBOXES,
+                           label=label, help=HELP, profiles=profile_blob(),
                            registry_down=down), status
 
 
@@ -65,10 +78,19 @@ def _submit(form: DeviceForm, editing: str):
         if exc.code != "invalid":
             raise
         form.errors = exc.fields or {"form": str(exc)}
+        if editing:
+            form.password_set = _password_set(editing)
         return _render_form(form, editing, 400)
     name = editing or form.values["name"].strip()
     flash(f"Saved {name}." if editing else f"Added {name}; its actor starts within a second.")
     return redirect(url_for("views.devices"))
+
+
+def _password_set(name: str) -> bool:
+    try:
+        return bool(registry().call("get", name=name).get("password_set"))
+    except (RegistryUnavailable, RegistryError):
+        return False
 
 
 @bp.route("/devices/new", methods=["GET", "POST"])
@@ -142,25 +164,72 @@ def send_command(name: str):
 
 @bp.get("/activity")
 def activity():
-    device = request.args.get("device", "")
+    """The events history, filtered by a plain GET form (works without script)."""
+    settings = current_app.extensions["oscar"].settings
+    days = settings.history_days
+    wanted = activity_filters.read(request.args)
+    events: list = []
+    names: list = []
+    down = ""
     try:
-        events = registry().call("activity", device=device, limit=200)
         names = [d["name"] for d in registry().call("list")]
-        down = ""
+        if not wanted.errors:
+            events = registry().call("activity", limit=activity_filters.PAGE_LIMIT,
+                                     **wanted.args)
     except RegistryUnavailable as exc:
-        events, names, down = [], [], _down(exc)
+        down = _down(exc)
+    except RegistryError as exc:
+        if exc.code != "invalid":
+            raise
+        wanted.errors.update(exc.fields or {"form": str(exc)})
     rows = [present.event_cells(e) for e in events]
-    return render_template("activity.html", rows=rows, device=device, names=names,
-                           registry_down=down, live=True)
+    return render_template("activity.html", rows=rows, filters=wanted, names=names,
+                           kinds=activity_filters.KINDS, limit=activity_filters.PAGE_LIMIT,
+                           max_csv=activity_filters.MAX_LIMIT, history_days=f"{days:g}",
+                           history_rows=f"{settings.history_rows:,}",
+                           registry_down=down, live=not wanted.errors), \
+        400 if wanted.errors else 200
 
 
 @bp.get("/system")
 def system():
+    return _render_system()
+
+
+def _render_system(feedback_text: str | None = None, feedback_errors: dict | None = None,
+                   status: int = 200):
     context = current_app.extensions["oscar"]
     info = system_info.collect(context.registry, context.started_at)
     down = "" if info["registry"]["reachable"] else f"{info['registry']['error']}. Retrying…"
+    if feedback_text is None:
+        feedback_text = "\n".join((info.get("feedback") or {}).get("targets", []))
     return render_template("system.html", info=info, registry_down=down,
-                           duration=present.duration, clock=present.clock)
+                           duration=present.duration, clock=present.clock,
+                           feedback_text=feedback_text, feedback_errors=feedback_errors or {},
+                           ), status
+
+
+@bp.post("/system/feedback")
+def set_feedback():
+    """The feedback targets from the System page's form: one per line (or comma-separated)."""
+    text = request.form.get("targets", "")[:20_000]
+    targets = [part.strip() for line in text.splitlines() for part in line.split(",")
+               if part.strip()]
+    try:
+        result = registry().call("feedback_set", targets=targets)
+    except RegistryError as exc:
+        if exc.code != "invalid":
+            raise
+        errors = {}
+        for field, message in (exc.fields or {"targets": str(exc)}).items():
+            index = field[len("targets["):-1] if field.startswith("targets[") else ""
+            where = f"line {int(index) + 1}: " if index.isdigit() else ""
+            errors[field] = f"{where}{message}"
+        return _render_system(text, errors, 400)
+    count = len(result["targets"])
+    flash(f"Saved {count} feedback target{'s' if count != 1 else ''}." if count
+          else "Saved: no feedback targets (feedback is off).")
+    return redirect(url_for("views.system") + "#feedback")
 
 
 # ---- import / export ----------------------------------------------------------------------------
@@ -172,9 +241,13 @@ def transfer():
 
 @bp.get("/export.json")
 def export():
-    body = json.dumps(registry().call("export"), indent=2) + "\n"
+    """The export; ``?with_secrets=1`` includes the device passwords (an explicit choice)."""
+    secrets = request.args.get("with_secrets", "") in ("1", "true", "yes")
+    body = json.dumps(registry().call("export", with_secrets=secrets), indent=2) + "\n"
+    filename = "oscar-devices-with-passwords.json" if secrets else "oscar-devices.json"
     return Response(body, mimetype="application/json", headers={
-        "Content-Disposition": 'attachment; filename="oscar-devices.json"'})
+        "Content-Disposition": f'attachment; filename="{filename}"',
+        "Cache-Control": "no-store"})
 
 
 def _read_upload() -> Any:
@@ -191,7 +264,8 @@ def _read_upload() -> Any:
 def import_devices():
     dry_run = request.form.get("mode") != "replace"
     try:
-        result = registry().call("import", data=_read_upload(), dry_run=dry_run)
+        data = _read_upload()
+        result = registry().call("import", data=data, dry_run=dry_run)
     except ValueError as exc:
         return render_template("transfer.html", result=None, errors={"file": str(exc)}), 400
     except RegistryError as exc:
@@ -199,4 +273,5 @@ def import_devices():
             raise
         errors = exc.fields or {"file": str(exc)}
         return render_template("transfer.html", result=None, errors=errors), 400
+    result = {**result, "without_password": missing_passwords(data)}
     return render_template("transfer.html", result=result, errors={})

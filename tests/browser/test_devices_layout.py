@@ -26,8 +26,8 @@ def fleet(system):
             system.call("add", device={"name": name, "host": "127.0.0.1", "port": free_port(),
                                        "tags": "stage,left,projectors"})
         wait_for(lambda: [r["state"] for r in system.call("status")["devices"]].count("waiting")
-                 == len(DOWN) and system.device_status("a-real-proj")["state"] == "connected",
-                 timeout=90, message="15 devices down and one connected")
+                 == len(DOWN) and system.device_status("a-real-proj")["state"] == "ready",
+                 timeout=90, message="15 devices down and one ready")
         yield real
     finally:
         real.stop()
@@ -102,7 +102,7 @@ def test_slash_focuses_the_filter_and_typing_narrows_the_list(system, browser, f
     browser.get(web_url(system))
     until(browser, lambda d: len(visible_names(d)) == 16, message="all 16 devices")
     assert filter_by(browser, "stage-07") == ["stage-07-projector-left"]  # by name
-    assert filter_by(browser, "connected") == ["a-real-proj"]  # by state
+    assert filter_by(browser, "ready") == ["a-real-proj"]  # by state
     assert filter_by(browser, "projectors") == DOWN  # by tag
     assert filter_by(browser, "down") == DOWN
     ActionChains(browser).send_keys(Keys.ESCAPE).perform()

@@ -108,7 +108,7 @@ def fill(driver, fields: dict[str, str]) -> None:
 
 
 # `projector` before `browser`: the fake device then outlives the browser, so the screenshot
-# taken when the browser closes shows proj1 connected.
+# taken when the browser closes shows proj1 ready.
 def test_add_device_through_the_form_then_it_connects(system, projector, browser):
     browser.get(web_url(system))
     click(browser, lambda d: d.find_element(By.ID, "add-device"), "Add device")
@@ -116,7 +116,7 @@ def test_add_device_through_the_form_then_it_connects(system, projector, browser
                    "backoff_max": "1"})
     browser.find_element(By.ID, "save").click()
     until(browser, lambda d: "Added proj1" in flash(d), message="the added message")
-    wait_state(browser, "proj1", "connected")
+    wait_state(browser, "proj1", "ready")
     assert cell(browser, "proj1", "address") == f"127.0.0.1:{projector.port}"
     assert projector.connections >= 1
 
@@ -135,14 +135,14 @@ def test_test_command_box_reaches_the_device(system, browser, projector):
 
 def test_stopped_device_turns_the_row_to_retrying_without_a_reload(system, browser, projector):
     browser.get(web_url(system))
-    wait_state(browser, "proj1", "connected")
+    wait_state(browser, "proj1", "ready")
     browser.execute_script("window.sameDocument = true;")
     projector.stop()
     wait_state(browser, "proj1", waiting_to_retry, timeout=10)
     assert browser.execute_script("return window.sameDocument") is True, "the page reloaded"
     assert cell(browser, "proj1", "last_error")
     projector.start()  # same port: the actor's next retry gets through
-    wait_state(browser, "proj1", "connected")
+    wait_state(browser, "proj1", "ready")
 
 
 def test_bad_port_shows_an_error_next_to_the_field(system, browser):
@@ -164,7 +164,7 @@ def test_device_text_is_shown_as_text_not_run(system, browser):
     hostile = b'<img src=x onerror="window.pwned=1"><script>window.pwned=2</script>'
     with FakeDevice(reply=hostile + b"\r") as fake:
         system.add_device("shady", fake.port)
-        system.wait_state("shady", "connected")
+        system.wait_state("shady", "ready")
         system.send_udp(osc_message("/device/shady/message", "?"))
         browser.get(web_url(system))
         until(browser, lambda d: cell(d, "shady", "last_reply") == hostile.decode(),
@@ -181,14 +181,14 @@ def test_restart_disable_enable_buttons(system, browser):
           message="the restarted message")
     wait_for(lambda: system.pid_of("oscar-device-proj1") not in (0, old_pid), timeout=10,
              message="a new actor process")
-    wait_state(browser, "proj1", "connected")
+    wait_state(browser, "proj1", "ready")
 
     click_in_row(browser, "proj1", "button.toggle")
     wait_state(browser, "proj1", "disabled")
     wait_for(lambda: system.program_state("oscar-device-proj1") == "ABSENT", timeout=15,
              message="the actor program removed")
     click_in_row(browser, "proj1", "button.toggle")
-    wait_state(browser, "proj1", "connected", timeout=30)  # a new program starts
+    wait_state(browser, "proj1", "ready", timeout=30)  # a new program starts
 
 
 def activity_rows(driver) -> list[dict]:
@@ -236,7 +236,7 @@ def test_registry_down_shows_a_banner_and_cues_still_flow(system, browser, proje
         assert system.ctl("start", "oscar-registry").returncode == 0
     until(browser, lambda d: not d.find_element(By.ID, "banner").is_displayed(), timeout=15,
           message="the banner to go away")
-    wait_state(browser, "proj1", "connected")
+    wait_state(browser, "proj1", "ready")
 
 
 def test_delete_asks_for_confirmation(system, browser):
@@ -260,7 +260,7 @@ def test_edit_tags_and_encoding_then_a_frozen_actor_shows_stale_in_red(system, b
           message="the tags next to the name")
     device = system.call("get", name="proj1")
     assert (device["tags"], device["encoding"]) == (["proj", "stage-left"], "iso8859-1")
-    wait_state(browser, "proj1", "connected")
+    wait_state(browser, "proj1", "ready")
 
     pid = system.pid_of("oscar-device-proj1")
     os.kill(pid, signal.SIGSTOP)  # its loop stops turning while supervisord says RUNNING
@@ -300,6 +300,6 @@ def test_login_is_required_once_a_password_is_set(system, browser):
         browser.find_element(By.ID, "login").click()
         until(browser, lambda d: d.current_url.endswith("/system"), message="back to System")
         browser.get(web_url(system))
-        wait_state(browser, "proj1", "connected")
+        wait_state(browser, "proj1", "ready")
     finally:
         oscar_web(system, "clear-password")

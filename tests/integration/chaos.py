@@ -99,7 +99,7 @@ class ChaosRun:
             self.oscar.add_device(name, fake.port, ttl=self.ttl, backoff_min=0.1,
                                   backoff_max=0.5)
         for name in self.names:
-            self.oscar.wait_state(name, "connected", timeout=20)
+            self.oscar.wait_state(name, "ready", timeout=20)
 
     def stop_devices(self) -> None:
         for fake in self.fakes.values():

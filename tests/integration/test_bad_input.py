@@ -8,7 +8,7 @@ from tests.support import osc_message, wait_for
 
 def test_garbage_truncated_wrong_types_unknown_device_listener_stays_up(oscar, device):
     oscar.add_device("proj", device.port)
-    oscar.wait_state("proj", "connected")
+    oscar.wait_state("proj", "ready")
     listener_pid = oscar.pid_of("oscar-listener")
     good = osc_message("/device/proj/message", "OK")
 

@@ -99,14 +99,14 @@ def send(oscar, name, text, count=1):
 
 def test_totals_survive_kill_and_re_enable_until_reset(oscar, device):
     oscar.add_device("proj1", device.port)
-    oscar.wait_state("proj1", "connected")
+    oscar.wait_state("proj1", "ready")
     send(oscar, "proj1", "A", 3)
     wait_for(lambda: sent_total(oscar, "proj1") == 3, message="3 sent")
 
     old_pid = oscar.pid_of("oscar-device-proj1")
     os.kill(old_pid, signal.SIGKILL)
     wait_for(lambda: (row := oscar.device_status("proj1"))["pid"] not in (0, old_pid)
-             and row["state"] == "connected", timeout=30, message="a new actor connected")
+             and row["state"] == "ready", timeout=30, message="a new actor connected")
     assert sent_total(oscar, "proj1") == 3
     send(oscar, "proj1", "B")
     wait_for(lambda: sent_total(oscar, "proj1") == 4, message="4 sent in total")
@@ -117,7 +117,7 @@ def test_totals_survive_kill_and_re_enable_until_reset(oscar, device):
     assert oscar.cli("device", "disable", "proj1").returncode == 0
     oscar.wait_state("proj1", "disabled")
     assert oscar.cli("device", "enable", "proj1").returncode == 0
-    oscar.wait_state("proj1", "connected", timeout=30)
+    oscar.wait_state("proj1", "ready", timeout=30)
     send(oscar, "proj1", "C")
     wait_for(lambda: sent_total(oscar, "proj1") == 5, message="5 sent in total")
     text = oscar.cli("status").stdout

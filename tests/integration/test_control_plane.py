@@ -116,7 +116,7 @@ def test_garbage_and_oversized_frames_on_the_control_socket(oscar, ctx):
 
 def test_malformed_status_reports_do_not_break_status(oscar, ctx, device):
     oscar.add_device("proj", device.port)
-    oscar.wait_state("proj", "connected")
+    oscar.wait_state("proj", "ready")
     push = ctx.socket(zmq.PUSH)
     push.setsockopt(zmq.LINGER, 1000)
     push.connect(oscar.settings.events)
@@ -151,7 +151,7 @@ def test_malformed_status_reports_do_not_break_status(oscar, ctx, device):
 
     status = oscar.call("status")
     row = status["devices"][0]
-    assert row["state"] == "connected" and isinstance(row["since"], float)
+    assert row["state"] == "ready" and isinstance(row["since"], float)
     listener = status["listener"]
     assert listener is None or all(isinstance(v, int) for v in listener["counters"].values())
     cli = oscar.cli("status")
@@ -178,9 +178,11 @@ def test_huge_osc_addresses_are_capped_everywhere(oscar, ctx):
         assert len(frames[1]) < 64 * 1024
         push.send_multipart(frames)
     push.close()
-    wait_for(lambda: len(oscar.call("activity", limit=2000)) == 2000, timeout=20,
+    # the history lists by event time: the peer's events are the ones dated 1.7e9 + i
+    pushed = {"since": 1.7e9, "until": 1.7e9 + 2500, "limit": 2000}
+    wait_for(lambda: len(oscar.call("activity", **pushed)) == 2000, timeout=20,
              message="activity filled with big events")
-    activity = oscar.call("activity", limit=2000)
+    activity = oscar.call("activity", **pushed)
     assert max(len(e["detail"]) for e in activity) == TEXT_CAP
     assert max(len(e["sender"]) for e in activity) == TEXT_CAP
     assert all(e["detail"].endswith("\u2026") for e in activity)
@@ -223,7 +225,7 @@ def test_deleted_store_is_refused_and_the_daily_backup_restores_it():
             wait_for(lambda: backups.newest(folder), timeout=20, message="a daily backup")
             system.call("ping")
             system.add_device("proj2", dev2.port)  # newer than the backup
-            system.wait_state("proj1", "connected")
+            system.wait_state("proj1", "ready")
             old_revision = system.call("system")["revision"]
             system.stop()
 
@@ -260,7 +262,7 @@ def test_deleted_store_is_refused_and_the_daily_backup_restores_it():
             assert system.call("system")["revision"] > old_revision
 
             system.add_device("proj3", dev3.port)
-            system.wait_state("proj3", "connected")
+            system.wait_state("proj3", "ready")
             wait_for(lambda: (cue(system, "proj3", "NEW-DEVICE"),
                               b"NEW-DEVICE\r" in dev3.received)[1], timeout=15, interval=0.5,
                      message="a cue to a device added after the restore")

@@ -45,7 +45,7 @@ def test_tcp_endpoints_need_keys_then_cues_flow_encrypted(tcp_system, device):
 
     system.start()
     system.add_device("proj1", device.port)
-    system.wait_state("proj1", "connected")
+    system.wait_state("proj1", "ready")
     system.send_udp(osc_message("/device/proj1/message", "over curve"))
     wait_for(lambda: b"over curve" in device.lines(), timeout=15, message="cue over tcp://")
     assert not list((system.settings.run_dir / "actors").glob("*.sock"))  # no ipc:// in use

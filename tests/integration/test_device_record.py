@@ -37,7 +37,7 @@ def test_cli_tags_encoding_check_and_heartbeat_column(oscar, device):
     assert oscar.call("get", name="proj1")["tags"] == []
 
     # Every actor and the listener report every 2 s: a live system shows young heartbeats.
-    oscar.wait_state("proj1", "connected")
+    oscar.wait_state("proj1", "ready")
     row = oscar.device_status("proj1")
     assert 0 <= row["heartbeat_age"] < 6 and row["stale"] is False
     status = oscar.cli("status")
@@ -51,7 +51,7 @@ def test_cli_tags_encoding_check_and_heartbeat_column(oscar, device):
 
 def test_oscar_home_and_its_files_are_private(oscar, device):
     oscar.add_device("proj1", device.port)
-    oscar.wait_state("proj1", "connected")
+    oscar.wait_state("proj1", "ready")
     wait_for(lambda: oscar.settings.desired_state_path.exists(), timeout=10,
              message="desired-state file")
     # the web process answers (so its files exist too)
@@ -75,7 +75,7 @@ def test_oscar_home_and_its_files_are_private(oscar, device):
 
 def test_a_frozen_actor_shows_as_stale_in_status_and_health(oscar, device):
     oscar.add_device("proj1", device.port)
-    oscar.wait_state("proj1", "connected")
+    oscar.wait_state("proj1", "ready")
     pid = oscar.pid_of("oscar-device-proj1")
     os.kill(pid, signal.SIGSTOP)  # the loop stops turning; supervisord still says RUNNING
     try:

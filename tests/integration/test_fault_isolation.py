@@ -19,8 +19,8 @@ def test_kill_9_of_one_actor_loses_no_cue_and_other_devices_never_notice(oscar):
     with FakeDevice() as dev_a, FakeDevice() as dev_b:
         oscar.add_device("a", dev_a.port, backoff_min=0.1, backoff_max=0.5)
         oscar.add_device("b", dev_b.port)
-        oscar.wait_state("a", "connected")
-        oscar.wait_state("b", "connected")
+        oscar.wait_state("a", "ready")
+        oscar.wait_state("b", "ready")
         pid_b = oscar.pid_of("oscar-device-b")
         before = [f"A{i}" for i in range(5)]
         cues(oscar, "a", before)
@@ -41,12 +41,12 @@ def test_kill_9_of_one_actor_loses_no_cue_and_other_devices_never_notice(oscar):
                  message="cues sent during the restart, once and in order")
         assert oscar.pid_of("oscar-device-b") == pid_b
         assert dev_b.connections == 1
-        assert oscar.device_status("b")["state"] == "connected"
+        assert oscar.device_status("b")["state"] == "ready"
 
 
 def test_registry_down_cues_keep_flowing_and_it_comes_back_with_state(oscar, device):
     oscar.add_device("proj", device.port, backoff_min=0.1, backoff_max=0.5)
-    oscar.wait_state("proj", "connected")
+    oscar.wait_state("proj", "ready")
     supervisor = oscar.supervisor()
 
     supervisor.stopProcess("oscar-registry")
@@ -63,7 +63,7 @@ def test_registry_down_cues_keep_flowing_and_it_comes_back_with_state(oscar, dev
              message="cue through the restarted actor, registry still down")
 
     supervisor.startProcess("oscar-registry")
-    row = oscar.wait_state("proj", "connected")
+    row = oscar.wait_state("proj", "ready")
     assert row["config"]["port"] == device.port
     assert [d["name"] for d in oscar.call("list")] == ["proj"]
 
@@ -77,4 +77,4 @@ def test_registry_down_cues_keep_flowing_and_it_comes_back_with_state(oscar, dev
              message="registry restarted")
     row = wait_for(lambda: (r := oscar.device_status("proj"))["sent"] >= 1 and r,
                    message="status rebuilt from the actor's heartbeat")
-    assert row["state"] == "connected"
+    assert row["state"] == "ready"

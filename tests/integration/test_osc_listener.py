@@ -265,7 +265,7 @@ def test_allow_list_refuses_others_over_udp_and_tcp():
     try:
         system.start()
         system.add_device("d", fake.port)
-        system.wait_state("d", "connected")
+        system.wait_state("d", "ready")
         system.send_udp(msg("/device/d/message", ",s", pad(b"UDP")))  # from 127.0.0.1
         system.send_tcp(slip_encode(msg("/device/d/message", ",s", pad(b"TCP"))))
         result = system.cli("send", "d", "x")

@@ -39,7 +39,7 @@ def actors(system: OscarSystem) -> dict[str, list[int]]:
     """Device name -> pids of every live actor process of this OSCAR_HOME (supervised or not)."""
     found: dict[str, list[int]] = {}
     for proc in proc_scan.scan(system.home):
-        if "device_actor.py" in proc.command:
+        if "oscar.processes.device_actor" in proc.command:
             found.setdefault(proc.command.split()[-1], []).append(proc.pid)
     return found
 
@@ -57,7 +57,7 @@ def test_supervisord_killed_then_run_again_gives_one_actor_per_device(system, de
     system.start()
     system.add_device("proj1", device.port)
     system.add_device("proj2", free_port())  # nothing listens there: an actor that retries
-    system.wait_state("proj1", "connected")
+    system.wait_state("proj1", "ready")
     system.wait_state("proj2", "waiting")  # both actors fully started
     children = program_pids(system)
     assert len(children) == 5  # registry, listener, web, two actors
@@ -78,7 +78,7 @@ def test_supervisord_killed_then_run_again_gives_one_actor_per_device(system, de
                  timeout=30, message=f"oscar-device-{name} RUNNING")
     time.sleep(1.0)  # a duplicate would have had time to show up by now
     assert {name: len(pids) for name, pids in actors(system).items()} == {"proj1": 1, "proj2": 1}
-    system.wait_state("proj1", "connected")
+    system.wait_state("proj1", "ready")
     system.send_udp(osc_message("/device/proj1/message", "after restart"))
     wait_for(lambda: b"after restart" in device.lines(), timeout=15, message="cue to arrive")
 
@@ -112,8 +112,8 @@ def test_leftover_program_blocks_run_until_oscar_stop_ends_it(system):
     # An actor that outlived its supervisord (say, a hung one on a system without parent-death
     # signals): started by hand with this OSCAR_HOME, its parent is this test, not supervisord.
     system.settings.ensure_dirs()
-    ghost = subprocess.Popen([sys.executable, str(REPO / "processes" / "device_actor.py"),
-                              "ghost"], cwd=REPO, env=system.env,
+    ghost = subprocess.Popen([sys.executable, "-m", "oscar.processes.device_actor", "ghost"],
+                             cwd=REPO, env=system.env,
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     system.pids.add(ghost.pid)
     try:

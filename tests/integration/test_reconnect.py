@@ -26,7 +26,7 @@ def test_device_appears_later_fresh_cues_sent_stale_ones_dropped(oscar):
     cue(oscar, "late", "FRESH2")
 
     with FakeDevice(port) as device:
-        oscar.wait_state("late", "connected")
+        oscar.wait_state("late", "ready")
         wait_for(lambda: device.received == b"FRESH1\rFRESH2\r", message="fresh cues, in order")
         row = wait_for(lambda: (r := oscar.device_status("late"))["sent"] == 2 and r,
                        message="two cues counted as sent")
@@ -41,14 +41,14 @@ def test_device_appears_later_fresh_cues_sent_stale_ones_dropped(oscar):
 
 def test_device_drops_connection_mid_show_then_later_cues_arrive(oscar, device):
     oscar.add_device("proj", device.port, **FAST_RETRY)
-    oscar.wait_state("proj", "connected")
+    oscar.wait_state("proj", "ready")
     cue(oscar, "proj", "ONE")
     wait_for(lambda: device.received == b"ONE\r", message="first cue")
 
     device.drop_connections()
     # Noticed while idle: no cue is needed to find out the connection is gone.
     wait_for(lambda: device.connections >= 2, message="actor to reconnect by itself")
-    row = oscar.wait_state("proj", "connected")
+    row = oscar.wait_state("proj", "ready")
     assert row["connects"] >= 2
     assert "closed" in row["last_error"]
 
@@ -59,20 +59,20 @@ def test_device_drops_connection_mid_show_then_later_cues_arrive(oscar, device):
 def test_device_gone_for_a_while_reports_waiting_then_recovers(oscar):
     device = FakeDevice().start()
     oscar.add_device("sw", device.port, **FAST_RETRY)
-    oscar.wait_state("sw", "connected")
+    oscar.wait_state("sw", "ready")
     port = device.port
     device.stop()
     row = oscar.wait_state("sw", "waiting")
     assert row["next_retry_at"] > 0
     cue(oscar, "sw", "WHILE DOWN")
     with FakeDevice(port) as device:
-        oscar.wait_state("sw", "connected")
+        oscar.wait_state("sw", "ready")
         wait_for(lambda: device.received == b"WHILE DOWN\r", message="queued cue within TTL")
 
 
 def test_editing_a_device_applies_live_without_restarting_its_actor(oscar, device):
     oscar.add_device("proj", device.port)
-    oscar.wait_state("proj", "connected")
+    oscar.wait_state("proj", "ready")
     pid = oscar.pid_of("oscar-device-proj")
     result = oscar.cli("device", "edit", "proj", "--terminator", "\\r\\n")
     assert result.returncode == 0, result.stderr
@@ -88,7 +88,7 @@ def test_editing_a_device_applies_live_without_restarting_its_actor(oscar, devic
     with FakeDevice() as moved:
         oscar.call("update", name="proj", changes={"port": moved.port})
         wait_for(lambda: moved.connections == 1, message="actor follows the device to its new port")
-        oscar.wait_state("proj", "connected")
+        oscar.wait_state("proj", "ready")
         cue(oscar, "proj", "MOVED")
         wait_for(lambda: moved.received == b"MOVED\r\n", message="cue at the new address")
     assert oscar.pid_of("oscar-device-proj") == pid

@@ -10,7 +10,7 @@ def test_add_disable_enable_remove_device_programs(oscar, device):
     status = oscar.ctl("status")
     assert "oscar-device-proj1" in status.stdout and "RUNNING" in status.stdout
     assert (oscar.settings.programs_dir / "oscar-device-proj1.conf").exists()
-    oscar.wait_state("proj1", "connected")
+    oscar.wait_state("proj1", "ready")
 
     oscar.call("disable", name="proj1")
     wait_for(lambda: oscar.program_state("oscar-device-proj1") == "ABSENT",
@@ -24,7 +24,7 @@ def test_add_disable_enable_remove_device_programs(oscar, device):
     oscar.call("enable", name="proj1")
     wait_for(lambda: oscar.program_state("oscar-device-proj1") == "RUNNING",
              message="program back after enable")
-    oscar.wait_state("proj1", "connected")
+    oscar.wait_state("proj1", "ready")
     oscar.send_udp(osc_message("/device/proj1/message", "YES"))
     wait_for(lambda: device.received.endswith(b"YES\r"), message="cue after re-enable")
     assert b"NOPE" not in device.received
@@ -60,7 +60,7 @@ def test_whole_restart_reconciles_device_programs_from_the_store(device):
         first.add_device("keep", device.port)
         first.call("add", device={"name": "off", "host": "127.0.0.1", "port": device.port,
                                   "enabled": False})
-        first.wait_state("keep", "connected")
+        first.wait_state("keep", "ready")
     finally:
         first.stop()
     # A leftover program file for a device that no longer exists must not come back.
@@ -69,7 +69,7 @@ def test_whole_restart_reconciles_device_programs_from_the_store(device):
                      .replace("keep", "ghost"))
     again = OscarSystem(home=first.home).start()
     try:
-        again.wait_state("keep", "connected")
+        again.wait_state("keep", "ready")
         wait_for(lambda: again.program_state("oscar-device-ghost") == "ABSENT"
                  and not stale.exists(), message="stale program removed")
         assert again.program_state("oscar-device-off") == "ABSENT"
@@ -81,13 +81,13 @@ def test_whole_restart_reconciles_device_programs_from_the_store(device):
 
 def test_restart_command_gives_a_new_actor_that_reconnects(oscar, device):
     oscar.add_device("proj", device.port)
-    oscar.wait_state("proj", "connected")
+    oscar.wait_state("proj", "ready")
     pid = oscar.pid_of("oscar-device-proj")
     result = oscar.cli("restart", "proj")
     assert result.returncode == 0, result.stderr
     wait_for(lambda: oscar.pid_of("oscar-device-proj") not in (0, pid),
              message="a new actor process")
-    row = oscar.wait_state("proj", "connected")
+    row = oscar.wait_state("proj", "ready")
     assert row["pid"] != pid
     oscar.send_udp(osc_message("/device/proj/message", "AFTER"))
     wait_for(lambda: device.received == b"AFTER\r", message="cue through the new actor")

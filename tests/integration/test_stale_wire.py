@@ -26,7 +26,7 @@ def parse(line: bytes) -> float:
 def test_a_stalled_device_gets_no_stale_cue_and_the_counters_add_up(oscar):
     with FakeDevice(rcvbuf=1) as device:
         oscar.add_device("slow", device.port, ttl=TTL)
-        oscar.wait_state("slow", "connected")
+        oscar.wait_state("slow", "ready")
         start = time.monotonic()
         for number in range(CUES):
             if number == STALL_AT:

@@ -14,6 +14,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from oscar import states
 from oscar.actor import Actor, handed_over
 from oscar.backoff import Backoff
+from oscar.devices.login_base import Step
 from oscar.messages import ActorStatus, Command, Event
 from oscar.models import validate
 
@@ -135,6 +136,7 @@ class FakeConnection:
         self.closed = False
         self.reset = False
         self.error = None  # an OSError to raise on send
+        self.inbox = []  # what the device sends, chunk by chunk
 
     def unacked(self):
         return len(self.stream) - self.acked
@@ -155,6 +157,8 @@ class FakeConnection:
         return count
 
     def recv(self, size):
+        if self.inbox:
+            return self.inbox.pop(0)
         raise BlockingIOError
 
     def getsockopt(self, level, option):
@@ -191,7 +195,7 @@ def wired(clock, emitted, ttl=3.0, capacity=1 << 20):
     actor.configure(validate({"name": "proj1", "host": "127.0.0.1", "port": 9999, "ttl": ttl,
                               "backoff_min": 0.5, "backoff_max": 8}))
     actor.on_writable()  # the connect completed
-    assert actor.state == states.CONNECTED
+    assert actor.state == states.READY
     return actor, link
 
 
@@ -231,7 +235,7 @@ def test_a_device_that_stops_taking_data_past_ttl_is_reset_and_its_cues_dropped(
     actor.handle_command(command("FRESH", clock.now))
     connection.ack(4)  # the device takes ONE, then stops reading
     actor.tick()  # exactly TTL old: still worth waiting for
-    assert actor.state == states.CONNECTED
+    assert actor.state == states.READY
     assert counts(actor) == {"sent": 1, "dropped": 0, "in_flight": 2, "queued": 2}
     clock.now += 0.1
     actor.tick()
@@ -396,6 +400,8 @@ class WireMachine(RuleBasedStateMachine):
     stalling, time passing, connections lost and remade."""
 
     TTL = 3.0
+    DEVICE = {}  # more device fields: the connection mode, keep-alive, pacing...
+    KEEPALIVE = b"KA"
 
     def __init__(self):
         super().__init__()
@@ -406,7 +412,8 @@ class WireMachine(RuleBasedStateMachine):
                            unacked=self._unacked, connect=self._connect)
         self.actor.backoff = Backoff(0.1, 1, rng=random.Random(0))  # replays must not differ
         self.actor.configure(validate({"name": "proj1", "host": "127.0.0.1", "port": 9999,
-                                       "ttl": self.TTL, "backoff_min": 0.1, "backoff_max": 1}))
+                                       "ttl": self.TTL, "backoff_min": 0.1, "backoff_max": 1,
+                                       **self.DEVICE}))
         self.received_at = {}  # cue text -> received_at
         self.starts = []  # (cue text, clock when its first byte was written)
         self.commands = []
@@ -422,7 +429,9 @@ class WireMachine(RuleBasedStateMachine):
             count = send(data)
             if before == 0 or connection.stream[before - 1:before] == b"\r":
                 # A cue starts: data is its whole wire form.
-                self.starts.append((data.split(b"\r")[0].decode(), self.clock.now))
+                text = data.split(b"\r")[0]
+                if text != self.KEEPALIVE:
+                    self.starts.append((text.decode(), self.clock.now))
             return count
         connection.send = recording_send
         return connection
@@ -461,7 +470,7 @@ class WireMachine(RuleBasedStateMachine):
     def time_passes(self, seconds):
         self.clock.now += seconds
         self.actor.tick()
-        if self.actor.state == states.CONNECTED:
+        if self.actor.state == states.READY:
             # Checked on every tick: nothing stays in flight past its TTL.
             oldest = self.actor.wire.oldest_received()
             assert oldest is None or self.clock.now - oldest <= self.TTL
@@ -471,12 +480,19 @@ class WireMachine(RuleBasedStateMachine):
     def device_drops_connection(self):
         self.link.current.error = ConnectionResetError(104, "Connection reset by peer")
         self.link.current.recv = lambda size: b""
+        self.link.current.dropped = True
         self.actor.on_readable()
 
     @precondition(lambda self: self.actor.state == states.CONNECTING and self._open())
     @rule()
     def connected(self):
         self.actor.on_writable()
+
+    @precondition(lambda self: self._open() and self.actor.state == states.READY)
+    @rule(lines=st.integers(1, 3))
+    def device_replies(self, lines):
+        self.link.current.inbox.append(b"OK\r" * lines)
+        self.actor.on_readable()
 
     @rule()
     def take_acks(self):
@@ -492,7 +508,7 @@ class WireMachine(RuleBasedStateMachine):
 
     @invariant()
     def listener_acks_each_command_at_most_once(self):
-        acks = self.acks + [s for seqs in self.actor._acks.values() for s in seqs]
+        acks = self.acks + [s for seqs in self.actor.intake.acks.values() for s in seqs]
         # A resent duplicate is acked at once, besides the original's own ack.
         assert len(acks) - len(set(acks)) <= self.resends
         assert set(acks) <= {c.seq for c in self.commands}
@@ -502,8 +518,11 @@ class WireMachine(RuleBasedStateMachine):
         open_partial = self.actor.wire.partial()
         for connection in self.link.connections:
             *whole, tail = bytes(connection.stream).split(b"\r")
-            assert all(part.decode() in self.received_at for part in whole)
-            if tail:  # a torn cue: only the one being written, or on a connection reset
+            assert all(part.decode() in self.received_at or part == self.KEEPALIVE
+                       for part in whole)
+            if tail and not self.KEEPALIVE.startswith(tail):
+                # A torn cue: only the one being written, or on a connection reset. (A
+                # keep-alive the kernel took in part is finished before the next cue.)
                 assert connection.reset or (
                     connection is self.link.current and open_partial is not None
                     and tail == open_partial.data[:open_partial.offset])
@@ -516,13 +535,124 @@ class WireMachine(RuleBasedStateMachine):
         assert self.actor.status().sent <= taken
 
 
+class PerCommandMachine(WireMachine):
+    """One command per connection, closed once taken and answered (or the reply wait passed)."""
+
+    DEVICE = {"connection": "per-command", "reply_timeout": 0.5}
+
+    @invariant()
+    def one_cue_per_connection(self):
+        for connection in self.link.connections:
+            assert bytes(connection.stream).count(b"\r") <= 1
+
+
+class OnDemandMachine(WireMachine):
+    """Connections opened for commands and closed when idle, with a keep-alive that wants an
+    answer, paced by min_gap and wait_for_reply."""
+
+    DEVICE = {"connection": "on-demand", "idle_close": 1.5, "keepalive": "KA",
+              "keepalive_interval": 1.0, "reply_timeout": 1.0, "min_gap": 0.1,
+              "wait_for_reply": True}
+
+
+class UdpMachine(WireMachine):
+    """Datagrams: taken when handed over; nothing in flight, ever."""
+
+    DEVICE = {"transport": "udp"}
+
+    def __init__(self):
+        super().__init__()
+        self.actor.connect_udp = self._connect
+        self.actor.configure(None)
+        self.actor.configure(validate({"name": "proj1", "host": "127.0.0.1", "port": 9999,
+                                       "ttl": self.TTL, "backoff_min": 0.1,
+                                       "backoff_max": 1, **self.DEVICE}))
+
+    def _connect(self, host, port):
+        connection = super()._connect(host, port)
+        connection.capacity = 1 << 20  # a datagram goes whole or not at all
+        return connection
+
+    @invariant()
+    def nothing_in_flight(self):
+        assert self.actor.status().in_flight == 0
+
+    @invariant()
+    def sent_means_acknowledged_by_the_device(self):
+        # UDP: sent = handed to the kernel whole.
+        handed = sum(bytes(c.stream).count(b"\r") for c in self.link.connections)
+        assert self.actor.status().sent == handed
+
+
+class FakeLogin:
+    """A login that waits for the device's verdict: "OK" (ready) or "NO" (refused); after
+    ready, an "ERRA" reply line is a refusal (PJLink's wrong password)."""
+
+    prefix = b""
+    prefix_every = False
+
+    def opening(self):
+        return Step()
+
+    def feed(self, data):
+        if data.startswith(b"OK"):
+            return Step(state="ready", rest=data[2:])
+        return Step(state="failed", detail="wrong password")
+
+    def reply_failed(self, line):
+        return "wrong password (ERRA)" if line == b"ERRA" else None
+
+
+class LoginMachine(WireMachine):
+    """Logins that succeed, fail, time out, or are refused after the first command."""
+
+    DEVICE = {"connection": "on-demand", "idle_close": 2.0}
+
+    def __init__(self):
+        super().__init__()
+        self.actor.login = lambda device: FakeLogin()
+
+    def _talking(self):
+        return self._open() and not getattr(self.link.current, "dropped", False)
+
+    @precondition(lambda self: self._talking() and self.actor.state == states.CONNECTED)
+    @rule(ok=st.booleans())
+    def device_answers_the_login(self, ok):
+        self.link.current.inbox.append(b"OK" if ok else b"NO")
+        self.actor.on_readable()
+        assert self.actor.state == (states.READY if ok else states.AUTH_FAILED)
+
+    @precondition(lambda self: self._talking() and self.actor.state == states.READY)
+    @rule()
+    def device_refuses_after_all(self):
+        self.link.current.inbox.append(b"ERRA\r")
+        self.actor.on_readable()
+        assert self.actor.state == states.AUTH_FAILED
+
+    @invariant()
+    def a_refused_login_leaves_no_connection_open(self):
+        if self.actor.state == states.AUTH_FAILED:
+            assert self.actor.sock is None and self.actor.status().next_retry_at > 0
+
+
+MACHINE_SETTINGS = settings(max_examples=150, stateful_step_count=40, deadline=None)
 TestWireMachine = WireMachine.TestCase
-TestWireMachine.settings = settings(max_examples=150, stateful_step_count=40, deadline=None)
+TestWireMachine.settings = MACHINE_SETTINGS
+TestPerCommandMachine = PerCommandMachine.TestCase
+TestPerCommandMachine.settings = settings(MACHINE_SETTINGS, max_examples=80)
+TestOnDemandMachine = OnDemandMachine.TestCase
+TestOnDemandMachine.settings = settings(MACHINE_SETTINGS, max_examples=80)
+TestLoginMachine = LoginMachine.TestCase
+TestLoginMachine.settings = settings(MACHINE_SETTINGS, max_examples=80)
+TestUdpMachine = UdpMachine.TestCase
+TestUdpMachine.settings = settings(MACHINE_SETTINGS, max_examples=50)
 
 
 @pytest.mark.fuzz
 def test_wire_machine_long():
     """``make fuzz``: 3000 sequences of up to 80 steps (about 4 minutes)."""
-    run = WireMachine.TestCase("runTest")
-    run.settings = settings(max_examples=3000, stateful_step_count=80, deadline=None)
-    run.runTest()
+    for machine in (WireMachine, PerCommandMachine, OnDemandMachine, LoginMachine,
+                    UdpMachine):
+        run = machine.TestCase("runTest")
+        run.settings = settings(max_examples=3000, stateful_step_count=80, deadline=None)
+        run.runTest()

@@ -4,8 +4,8 @@ ConfigFollower) take a replaced store's config, and never an older one from the 
 from oscar.forwarder import Forwarder
 from oscar.messages import ConfigSnapshot, DeviceConfig
 from oscar.models import validate
+from oscar.processes.device_actor import ConfigFollower
 from oscar.settings import load
-from processes.device_actor import ConfigFollower
 
 
 def record(name, port=9999):

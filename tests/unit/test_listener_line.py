@@ -1,7 +1,7 @@
 """The listener line of ``oscar status`` and the web page: refusals, drops, scheduled cues."""
 
 from oscar.cli_format import status_table
-from web.present import listener_text
+from oscar.web.present import listener_text
 
 LISTENER = {"udp_port": 53999, "tcp_port": 53999,
             "counters": {"packets": 12, "forwarded": 9, "scheduled": 3, "cancelled": 1,

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oscar import cli_format
+from oscar import cli_format, history
 from oscar.messages import (
     _KINDS,
     TEXT_CAP,
@@ -29,8 +29,8 @@ from oscar.messages import (
 )
 from oscar.models import Device
 from oscar.status_table import StatusTable
+from oscar.web import present
 from tests.unit.test_messages import DEVICE, MESSAGES
-from web import present
 
 
 def body(**fields):
@@ -183,9 +183,7 @@ def render_status(message: Message) -> None:
         table.listener = message
         devices = []
     elif isinstance(message, Event):
-        table.record_event(message)
-        for row in table.recent():
-            present.event_cells(row)
+        present.event_cells(history.row_of(1, message, 0.0).public())
         cli_format.ago(message.at)
         return
     else:

@@ -30,7 +30,11 @@ def test_defaults_fill_every_optional_field():
         encoding="utf-8", ttl=10.0, backoff_min=0.5, backoff_max=10.0, tags=(),
     )
     assert set(DEFAULTS) == {"enabled", "terminator", "encoding", "ttl", "backoff_min",
-                             "backoff_max", "tags"}
+                             "backoff_max", "tags",
+                             # issue 8 (tests/unit/test_models_dialect.py)
+                             "profile", "transport", "connection", "idle_close", "username",
+                             "password", "on_connect", "keepalive", "keepalive_interval",
+                             "reply_timeout", "min_gap", "wait_for_reply", "reply_terminator"}
 
 
 def test_missing_required_fields_are_each_named():
@@ -113,7 +117,7 @@ def test_accepted_values(field, given, stored):
         ("port", -1, "must be 1-65535"),
         ("port", "eighty", "must be a whole number 1-65535, got 'eighty'"),
         ("port", "80.5", "must be a whole number"),
-        ("port", "", "must be a whole number"),
+        ("port", "", "required"),  # blank = not given: the profile's port, or required
         ("enabled", "maybe", "must be true or false, got 'maybe'"),
         ("terminator", "\\q", "unknown escape \\q"),
         ("terminator", "\\", "lone backslash"),

@@ -22,26 +22,26 @@ def test_finds_the_programs_of_this_home_only(tmp_path):
     python = "/work/main/.venv/bin/python"
     mine = {"OSCAR_HOME": str(HOME), "PATH": "/usr/bin"}
     fake_proc(tmp_path, 100, [python, "-m", "oscar.supervisord_main", "-n", "-c", "x.conf"], mine)
-    fake_proc(tmp_path, 101, [python, "/work/main/processes/device_actor.py", "proj1"], mine,
+    fake_proc(tmp_path, 101, [python, "-m", "oscar.processes.device_actor", "proj1"], mine,
               ppid=100)
-    fake_proc(tmp_path, 102, [python, "/work/main/processes/listener.py"], mine, ppid=1)
+    fake_proc(tmp_path, 102, [python, "-m", "oscar.processes.listener"], mine, ppid=1)
     # Another OSCAR_HOME whose path starts with this one's; a shell that exported OSCAR_HOME;
     # an actor that has exited but was not reaped yet; a process we may not read.
-    fake_proc(tmp_path, 200, [python, "/work/main/processes/registry.py"],
+    fake_proc(tmp_path, 200, [python, "-m", "oscar.processes.registry"],
               {"OSCAR_HOME": str(HOME) + "2"})
     fake_proc(tmp_path, 201, ["bash"], mine)
-    fake_proc(tmp_path, 202, [python, "/work/main/processes/web.py"], mine, state="Z")
+    fake_proc(tmp_path, 202, [python, "-m", "oscar.processes.web"], mine, state="Z")
     (tmp_path / "self").mkdir()
 
     found = proc_scan.scan(HOME, proc=tmp_path)
     assert [(f.pid, f.ppid) for f in found] == [(100, 1), (101, 100), (102, 1)]
     assert [f.is_supervisord for f in found] == [True, False, False]
-    assert found[1].command == "processes/device_actor.py proj1"
-    assert "pid 102: processes/listener.py" == found[2].describe()
+    assert found[1].command == "-m oscar.processes.device_actor proj1"
+    assert "pid 102: -m oscar.processes.listener" == found[2].describe()
 
 
 def test_a_process_name_with_brackets_and_spaces_does_not_confuse_stat(tmp_path):
-    fake_proc(tmp_path, 300, ["/x/python", "/x/processes/listener.py"],
+    fake_proc(tmp_path, 300, ["/x/python", "-m", "oscar.processes.listener"],
               {"OSCAR_HOME": str(HOME)}, ppid=77, name="odd) S 5 (name")
     assert [(f.pid, f.ppid) for f in proc_scan.scan(HOME, proc=tmp_path)] == [(300, 77)]
 

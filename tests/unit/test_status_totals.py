@@ -9,7 +9,7 @@ DEVICE = validate({"name": "proj1", "host": "127.0.0.1", "port": 9999})
 OFF = validate({"name": "proj1", "host": "127.0.0.1", "port": 9999, "enabled": False})
 
 
-def report(pid, state="connected", since=100.0, at=200.0, **counters):
+def report(pid, state="ready", since=100.0, at=200.0, **counters):
     counters = {"sent": 0, "dropped": 0, "queued": 0, "in_flight": 0, **counters}
     counters.setdefault("accepted", counters["sent"] + counters["dropped"] + counters["queued"]
                         + counters["in_flight"])
@@ -82,7 +82,7 @@ def test_since_stays_while_retrying_and_moves_when_the_kind_changes():
     row = table.device_row(DEVICE)
     assert row["since"] == 100.0
     assert row["state_since"] == 102.5
-    table.record_status(report(1, state="connected", since=103.0))
+    table.record_status(report(1, state="ready", since=103.0))
     assert table.device_row(DEVICE)["since"] == 103.0
     table.record_status(report(1, state="waiting", since=110.0))
     table.record_status(report(1, state="connecting", since=111.0))

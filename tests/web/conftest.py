@@ -18,8 +18,8 @@ import pytest
 
 from oscar import settings as settings_mod
 from oscar.client import RegistryClient
+from oscar.web import create_app
 from tests.support import REPO, free_port, wait_for
-from web import create_app
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def settings():
            "OSCAR_OSC_PORT": str(free_port()), "OSCAR_WEB_PORT": str(free_port())}
     loaded = settings_mod.load(env)
     log = open(home / "registry.out", "w")
-    proc = subprocess.Popen([sys.executable, str(REPO / "processes" / "registry.py")],
+    proc = subprocess.Popen([sys.executable, "-m", "oscar.processes.registry"],
                             env={**_base_env(), **env}, cwd=REPO, stdout=log,
                             stderr=subprocess.STDOUT)
     client = RegistryClient(loaded, timeout=1.0, retries=0)

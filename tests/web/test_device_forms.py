@@ -40,10 +40,16 @@ def test_encoding_is_a_choice_of_the_supported_encodings(client):
 def test_add_form_saves_every_field(client, registry):
     response = post_form(client, "/devices/new", GOOD)
     assert response.status_code == 302 and response.headers["Location"] == "/"
-    assert registry.call("get", name="form-a") == {
+    saved = registry.call("get", name="form-a")
+    assert {key: saved[key] for key in ("name", "host", "port", "enabled", "terminator",
+                                        "encoding", "ttl", "backoff_min", "backoff_max",
+                                        "tags")} == {
         "name": "form-a", "host": "127.0.0.1", "port": 9201, "enabled": True,
         "terminator": "\\r\\n", "encoding": "ascii", "ttl": 5.0, "backoff_min": 0.2,
         "backoff_max": 4.0, "tags": ["proj", "stage-left"]}
+    # a post without the dialect fields (a script's) gets the generic profile's defaults
+    assert (saved["profile"], saved["transport"], saved["password_set"]) == (
+        "generic", "tcp", False)
     page = client.get("/").get_data(as_text=True)
     assert "Added form-a" in page
 
@@ -183,7 +189,7 @@ def test_unknown_device_pages_are_404_not_500(client):
 
 
 def test_a_stored_encoding_no_longer_supported_stays_selected_and_marked():
-    from web.forms import DeviceForm
+    from oscar.web.forms import DeviceForm
 
     form = DeviceForm.for_device({"name": "old", "host": "127.0.0.1", "port": 1,
                                   "encoding": "idna", "tags": []})

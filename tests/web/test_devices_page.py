@@ -51,7 +51,7 @@ def test_devices_page_shows_each_device(client, registry):
 def test_device_text_is_escaped_everywhere(settings, client, registry):
     add(registry, "xss")
     report(settings, registry, ActorStatus(
-        device="xss", state="connected", since=time.time(), pid=0,
+        device="xss", state="ready", since=time.time(), pid=0,
         last_reply="<script>alert('reply')</script>", last_reply_at=time.time(),
         last_error='<img src=x onerror="alert(1)">', last_error_at=time.time(),
         last_command="</code><b>cmd</b>"))
@@ -123,7 +123,7 @@ def test_a_silent_actor_shows_stale_in_the_page_and_in_health(settings, client, 
     add(registry, "frozen")
     # Its last report is 20 s old: the actor's loop stopped turning (no supervisord in these
     # tests, so the heartbeat alone decides).
-    report(settings, registry, ActorStatus(device="frozen", state="connected",
+    report(settings, registry, ActorStatus(device="frozen", state="ready",
                                            since=time.time() - 30, pid=0, at=time.time() - 20))
     html = client.get("/").get_data(as_text=True)
     row = device_row(html, "frozen")
@@ -146,7 +146,7 @@ def test_page_sums_up_the_fleet_and_states_read_as_words(settings, client, regis
     add(registry, "sum-up", port=9104)
     add(registry, "sum-down", port=9105)
     add(registry, "sum-off", port=9106, enabled=False)
-    report(settings, registry, ActorStatus(device="sum-up", state="connected",
+    report(settings, registry, ActorStatus(device="sum-up", state="ready",
                                            since=time.time() - 7300, pid=0))
     report(settings, registry, ActorStatus(device="sum-down", state="waiting",
                                            since=time.time() - 200, pid=0,
@@ -154,13 +154,13 @@ def test_page_sums_up_the_fleet_and_states_read_as_words(settings, client, regis
     html = client.get("/").get_data(as_text=True)
     # other tests' devices share the registry: count only this test's three by name
     rows = {name: device_row(html, name) for name in ("sum-up", "sum-down", "sum-off")}
-    assert cell(rows["sum-up"], "state") == "connected"
+    assert cell(rows["sum-up"], "state") == "ready"
     assert cell(rows["sum-down"], "state") == "down"
     assert cell(rows["sum-down"], "retry").startswith("retry in ")
     assert cell(rows["sum-off"], "state") == "disabled"
     status = client.get("/api/status").get_json()
     states = [r["state"] for r in status["devices"]]
-    ready, disabled = states.count("connected"), states.count("disabled")
+    ready, disabled = states.count("ready"), states.count("disabled")
     summary = f"{ready} ready · {len(states) - ready - disabled} down · {disabled} disabled"
     assert status["summary_text"] == summary
     assert f'<strong id="summary" class="summary">{summary}</strong>' in html
@@ -171,7 +171,7 @@ def test_page_sums_up_the_fleet_and_states_read_as_words(settings, client, regis
 
 
 def test_human_durations():
-    from web.present import for_text, human_duration
+    from oscar.web.present import for_text, human_duration
     assert [human_duration(s) for s in (0, 59, 60, 3599, 3600, 7500, 36000 + 60, 90000)] == [
         "0 s", "59 s", "1 min", "59 min", "1 h", "2 h 5 min", "10 h", "1 d 1 h"]
     assert for_text(100.0, 280.0) == "for 3 min"

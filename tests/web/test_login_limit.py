@@ -1,6 +1,6 @@
 """The failed-login table on its own: counting window, per-client, bounded."""
 
-from web.login_limit import LoginLimiter
+from oscar.web.login_limit import LoginLimiter
 
 
 class Clock:

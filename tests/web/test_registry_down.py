@@ -11,9 +11,9 @@ import pytest
 
 from oscar import settings as settings_mod
 from oscar.client import CHANGE_TIMEOUT
+from oscar.web import create_app
 from tests.support import free_port
 from tests.web.helpers import input_value, post_form, text_of
-from web import create_app
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-// Activity page: reload the event list from /api/activity every two seconds, newest first.
+// Activity page: reload the filtered event list from /api/activity every two seconds, newest
+// first.
 "use strict";
 
 document.addEventListener("DOMContentLoaded", () => {
@@ -32,7 +33,7 @@ document.addEventListener("DOMContentLoaded", () => {
     if (!events.length) {
       const tr = document.createElement("tr");
       tr.className = "empty";
-      const td = cell("none", "No events yet.");
+      const td = cell("none", table.dataset.emptyText || "No events yet.");
       td.colSpan = COLUMNS.length;
       tr.appendChild(td);
       body.appendChild(tr);
@@ -40,9 +41,16 @@ document.addEventListener("DOMContentLoaded", () => {
     table.replaceChild(body, table.tBodies[0]);
   }
 
-  // Choosing a device filters at once; the Filter button is there for browsers without script.
-  const select = document.getElementById("device");
-  select.addEventListener("change", () => select.form.submit());
+  // Choosing a device or kind filters at once; the Filter button submits the times (and is
+  // all a browser without script needs: the form is a plain GET).
+  for (const id of ["device", "kind"]) {
+    const select = document.getElementById(id);
+    select.addEventListener("change", () => select.form.submit());
+  }
 
-  window.Oscar.poll(() => table.dataset.activityUrl, POLL_MS, render);
+  // The same filters, polled: a relative "since" (10m) slides with the clock. No URL when the
+  // filters have an error: the page shows the error, not a list.
+  if (table.dataset.activityUrl) {
+    window.Oscar.poll(() => table.dataset.activityUrl, POLL_MS, render);
+  }
 });

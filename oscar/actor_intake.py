@@ -1,0 +1,46 @@
+"""Commands arriving at an actor from listeners: resent duplicates recognised, acks collected.
+
+The listener keeps every command until it is acked and resends the unacked ones on a new
+connection (docs/protocol.md), so an actor may receive a command twice: it remembers the last
+DEDUP_WINDOW (listener, seq) pairs and acks a duplicate without sending it again.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+
+from oscar.command_queue import Pending
+
+DEDUP_WINDOW = 20_000  # recent (sender, seq) pairs remembered to discard resent duplicates
+
+
+class Intake:
+    def __init__(self, window: int = DEDUP_WINDOW):
+        self.window = window
+        self.acks: dict[bytes, list[int]] = {}
+        self._seen: set[tuple[bytes, int]] = set()
+        self._order: deque[tuple[bytes, int]] = deque()
+
+    def first_time(self, item: Pending) -> bool:
+        """False for a command already received (it is acked at once, never sent twice)."""
+        key = (item.peer, item.command.seq)
+        if item.command.seq and key in self._seen:
+            self.ack(item)
+            return False
+        self._seen.add(key)
+        self._order.append(key)
+        if len(self._order) > self.window:
+            self._seen.discard(self._order.popleft())
+        return True
+
+    def ack(self, item: Pending) -> None:
+        """The listener may forget ``item``: written whole or dropped (once, even if written
+        again on a later connection)."""
+        if item.acked:
+            return
+        item.acked = True
+        self.acks.setdefault(item.peer, []).append(item.command.seq)
+
+    def take_acks(self) -> dict[bytes, list[int]]:
+        acks, self.acks = self.acks, {}
+        return acks
