@@ -10,7 +10,7 @@ run: $(VENV)/.installed
 
 test: $(VENV)/.installed-test
 	./scripts/system-deps.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q --durations=15
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check oscar processes web tests benchmarks

@@ -101,6 +101,7 @@ class Actor:
         self.board.in_flight = lambda: len(self.wire)
         self.backoff = Backoff(0.5, 10.0)
         self.pacing = Pacing()
+        self._gate_seen_open = True  # what wants_write() last found (next_timeout's cue)
         self.watch_config = WatchConfig()  # shared with the open link: edits apply at once
         self._terminator = b""
         self._on_connect: tuple[bytes, ...] = ()
@@ -657,8 +658,10 @@ class Actor:
             if link.wire:
                 due.append(now + IN_FLIGHT_CHECK)  # acks turn into "sent", a stall into a reset
             queued = self.queue.head() is not None
-            if queued and self.pacing.active and self.pacing.open_at() > now:
-                due.append(self.pacing.open_at())  # then POLLOUT writes it (wants_write)
+            if queued and self.pacing.active and not self._gate_seen_open:
+                # wants_write() found the gate shut: wake when it opens, even if that moment
+                # passed since (then at once; the next turn asks for POLLOUT).
+                due.append(self.pacing.open_at())
             if isinstance(link, TcpLink) and self.mode == PER_COMMAND:
                 if link.commands and not link.wire and not link.reply_seen:
                     due.append(link.command_written_at + self.pacing.reply_wait)
@@ -670,6 +673,7 @@ class Actor:
         return max(0.0, min(due) - now)
 
     def wants_write(self) -> bool:
+        self._gate_seen_open = True
         link = self.link
         if link is None:
             return False
@@ -677,8 +681,9 @@ class Actor:
             return isinstance(link, TcpLink)
         if link.control or link.wire.partial() is not None:
             return True
+        self._gate_seen_open = not self.pacing.active or self.pacing.is_open(self.clock())
         return (self.state == states.READY and self.queue.head() is not None
-                and (not self.pacing.active or self.pacing.is_open(self.clock()))
+                and self._gate_seen_open
                 and not (self.mode == PER_COMMAND and link.commands))
 
     def _set_state(self, state: str, detail: str) -> None:

@@ -135,7 +135,7 @@ class Reports:
         line, sender = self._reply_last
         detail = f"{hidden} more replies within a second, last: {short(line)}"
         log.info("%s: %s", self.name, detail)
-        self.emit(Event("device", "reply", detail, device=self.name, sender=sender))
+        self.emit(Event("device", "replies_hidden", detail, device=self.name, sender=sender))
 
     # ---- timers -------------------------------------------------------------------------------
 

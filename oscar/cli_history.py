@@ -10,9 +10,9 @@ import time
 from typing import Any
 
 from oscar import events_csv, timespec
-from oscar.history import MAX_LIMIT
+from oscar.history import EVENT_KINDS, MAX_LIMIT
 
-KINDS = "received, sent, reply, dropped, state, error, rejected, config"
+KINDS = ", ".join(EVENT_KINDS)
 
 
 def add_parser(sub: Any) -> None:

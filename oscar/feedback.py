@@ -19,7 +19,6 @@ are in oscar.feedback_links (targets) and the listener (TCP clients).
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Protocol
@@ -43,7 +42,6 @@ MAX_QUERY_ANSWERS = 64  # devices one query (a pattern or group) is answered for
 OK_STATES = frozenset({"ready", "idle"})
 NOT_RUNNING = "not_running"
 # What an actor reports when it summarises its own reply rate limit (contract C).
-_ACTOR_SUMMARY = re.compile(r"(\d+) more repl(?:y|ies) within a second")
 COUNTERS = ("feedback_rate_limited", "queries", "feedback_errors")
 
 
@@ -246,6 +244,9 @@ class Feedback:
         if kind == "reply":
             if event.device in self.devices:
                 self._reply(event)
+        elif kind == "replies_hidden":  # the actor's own rate limit at work
+            if event.device in self.devices:
+                self._replies_hidden(event)
         elif kind in ("error", "dropped", "rejected"):
             text = event.detail if kind != "dropped" else f"dropped {event.detail}"
             if event.device and event.device in self.devices:
@@ -256,14 +257,6 @@ class Feedback:
 
     def _reply(self, event: Event) -> None:
         name = event.device
-        summary = _ACTOR_SUMMARY.match(event.detail)
-        if summary:  # the actor's own rate limit at work
-            missed = int(summary.group(1))
-            self.counters["feedback_rate_limited"] += missed
-            self._send(device_error_message(name, f"{missed} more replies within a second "
-                                            f"not forwarded (rate limit {REPLIES_PER_SECOND}/s)"),
-                       event.sender)
-            return
         now = self.clock()
         window = self._windows.get(name)
         if window is None or now - window[0] >= 1.0:
@@ -277,6 +270,15 @@ class Feedback:
             self.counters["feedback_rate_limited"] += 1
             return
         self._send(reply_message(name, event.detail), event.sender)
+
+    def _replies_hidden(self, event: Event) -> None:
+        """The actor's summary: "N more replies within a second, last: ..."."""
+        count = event.detail.split(" ", 1)[0]
+        missed = int(count) if count.isdigit() and len(count) < 10 else 0
+        self.counters["feedback_rate_limited"] += missed
+        self._send(device_error_message(event.device, f"{missed} more replies within a second "
+                                        f"not forwarded (rate limit {REPLIES_PER_SECOND}/s)"),
+                   event.sender)
 
     def _summarise(self, name: str, window: list) -> None:
         if window[2]:

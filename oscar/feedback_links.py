@@ -131,6 +131,9 @@ class Link:
 
     # ---- address lookup ----------------------------------------------------------------------
 
+    def start(self) -> None:
+        self._start_lookup()
+
     def _start_lookup(self) -> None:
         self.state = "resolving"
         if _literal(self.target.host):
@@ -220,9 +223,6 @@ class UdpLink(Link):
 
     kind = socket.SOCK_DGRAM
 
-    def start(self) -> None:
-        self._start_lookup()
-
     def _resolved(self, address: Resolved) -> None:
         family, sockaddr = address
         self._close_socket()
@@ -268,9 +268,6 @@ class TcpLink(Link):
         super().__init__(target, links)
         self.current = b""  # the frame being written, from its first unsent byte
         self.connect_deadline = 0.0
-
-    def start(self) -> None:
-        self._start_lookup()
 
     def _resolved(self, address: Resolved) -> None:
         family, sockaddr = address
@@ -397,7 +394,7 @@ class Links:
             link: Link = TcpLink(target, self) if target.scheme == "tcp" else UdpLink(target, self)
             self.links[target] = link
             log.info("feedback target %s added", target)
-            link.start()  # type: ignore[attr-defined]
+            link.start()
             added.append(link)
         return added
 

@@ -55,6 +55,9 @@ MAX_PENDING = 100_000  # rows waiting to be written; beyond, events are dropped 
 PRUNE_EVERY = 60.0  # seconds between prunes
 PRUNE_CHUNK = 20_000  # rows deleted per transaction
 MAX_LIMIT = 20_000  # rows one query returns at most
+# The kinds of event the registry records (filters accept any text; these are offered).
+EVENT_KINDS = ("received", "sent", "reply", "replies_hidden", "dropped", "state", "error",
+               "rejected", "config")
 DEFAULT_DAYS = 7.0
 DEFAULT_ROWS = 1_000_000
 

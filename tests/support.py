@@ -15,7 +15,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -428,7 +429,25 @@ def stop_and_clean(system: OscarSystem, request: Any) -> None:
     test failed, and say where."""
     system.stop()
     report = getattr(request.node, "report_call", None)
-    if report is not None and report.failed:
+    _clean_home(system, keep=report is not None and report.failed)
+
+
+@contextmanager
+def module_oscar(request: Any) -> Iterator[OscarSystem]:
+    """One Oscar shared by the tests of a module (``request``: a module fixture's), stopped
+    afterwards (checked gone by PID); its OSCAR_HOME (logs!) is kept only when a test of the
+    module failed, and where is said."""
+    failed_before = request.session.testsfailed
+    system = OscarSystem().start()
+    try:
+        yield system
+    finally:
+        system.stop()
+        _clean_home(system, keep=request.session.testsfailed > failed_before)
+
+
+def _clean_home(system: OscarSystem, keep: bool) -> None:
+    if keep:
         print(f"OSCAR_HOME kept for inspection: {system.home}")
     else:
         shutil.rmtree(system.home, ignore_errors=True)

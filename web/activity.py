@@ -11,13 +11,12 @@ from urllib.parse import urlencode
 from flask import Response
 
 from oscar import events_csv, timespec
-from oscar.history import MAX_LIMIT
+from oscar.history import EVENT_KINDS, MAX_LIMIT
 
 PAGE_LIMIT = 200
 __all__ = ["ActivityFilter", "read", "read_limit", "csv_response", "KINDS", "PAGE_LIMIT",
            "MAX_LIMIT"]
-# The kinds of event the registry records (the select's choices; any other text still filters).
-KINDS = ("received", "sent", "reply", "dropped", "state", "error", "rejected", "config")
+KINDS = EVENT_KINDS  # the select's choices; any other text still filters
 FILTERS = ("device", "kind", "since", "until")
 MAX_FILTER_TEXT = 256
 

@@ -139,3 +139,48 @@ class TerminalMixin:
 
     def __repr__(self) -> str:  # never the password
         return f"<{type(self).__name__} final={self._final.state if self._final else None}>"
+
+
+def merge(send: bytes, step: Step) -> Step:
+    """``send`` written before whatever ``step`` (the rest of the buffered input) says."""
+    return Step(send=send + step.send, state=step.state, detail=step.detail, rest=step.rest)
+
+
+class LineLogin(TerminalMixin):
+    """A login read line by line from ``self._lines`` (a LineSplitter the subclass makes).
+
+    ``feed`` hands each complete line to ``_line``: a Step it returns ends this feed (and, once
+    ready or failed, the session); None reads the next line. When no line is left, a line grown
+    past MAX_GREETING fails with ``NO_GREETING``, else the session waits. The default ``_line``
+    is for a one-line greeting: ``_greeting(line, rest)`` judges the line (spaces stripped),
+    ``rest`` being what came after it."""
+
+    prefix = b""
+    prefix_every = False
+    NO_GREETING = "no greeting"
+    _lines: LineSplitter
+
+    def opening(self) -> Step:
+        return WAIT
+
+    def feed(self, data: bytes) -> Step:
+        final = self._after_final(data)
+        if final is not None:
+            return final
+        self._lines.feed(data)
+        while (line := self._lines.next_line()) is not None:
+            step = self._line(line)
+            if step is not None:
+                return self._finish(step)
+        if self._lines.overflow:
+            return self._finish(Step(state="failed", detail=self.NO_GREETING))
+        return WAIT
+
+    def _line(self, line: bytes) -> Step | None:
+        return self._greeting(line.strip(b" "), self._lines.remainder())
+
+    def _greeting(self, line: bytes, rest: bytes) -> Step:
+        raise NotImplementedError
+
+    def reply_failed(self, line: bytes) -> str | None:
+        return None

@@ -12,13 +12,7 @@ from __future__ import annotations
 import hashlib
 import re
 
-from oscar.devices.login_base import (
-    WAIT,
-    LineSplitter,
-    Step,
-    TerminalMixin,
-    quote,
-)
+from oscar.devices.login_base import LineLogin, LineSplitter, Step, merge, quote
 
 _TOKEN = re.compile(rb"[\x21-\x7e]{1,64}")  # a greeting's random: printable, no spaces
 _CHALLENGE = re.compile(rb"[\x21-\x7e]{1,256}")
@@ -43,45 +37,58 @@ def _token_text(data: bytes) -> str:
     return data.decode("latin-1")  # a token is printable ASCII, so this is exact
 
 
-class PjlinkSession(TerminalMixin):
+class _RandomGreeting(LineLogin):
+    """A PJLink-style greeting line: ``<WORD> 0`` = open, ``<WORD> 1 <random>`` = protected
+    (``_protected(random)`` makes the prefix; failed without a password); anything else is the
+    projector's refusal (``_refusal`` says which) or not a greeting."""
+
+    WORD: bytes
+    NAME: str  # "not <NAME> greeting"
+    NO_PASSWORD: str  # the detail when protected and no password is set
+    _password: str
+
+    def _greeting(self, line: bytes, rest: bytes) -> Step:
+        parts = line.split(b" ")
+        if parts == [self.WORD, b"0"]:
+            return Step(state="ready", rest=rest)
+        if len(parts) == 3 and parts[:2] == [self.WORD, b"1"] and _TOKEN.fullmatch(parts[2]):
+            if not self._password:
+                return Step(state="failed", detail=self.NO_PASSWORD)
+            self.prefix = self._protected(_token_text(parts[2]))
+            return Step(state="ready", rest=rest)
+        refusal = self._refusal(line, parts)
+        if refusal:
+            return Step(state="failed", detail=refusal)
+        return Step(state="failed", detail=f"not {self.NAME} greeting: {quote(line)}")
+
+    def _protected(self, random: str) -> bytes:
+        raise NotImplementedError
+
+    def _refusal(self, line: bytes, parts: list[bytes]) -> str | None:
+        raise NotImplementedError
+
+
+class PjlinkSession(_RandomGreeting):
     """PJLink class 1. The hash only proves itself on the first command's answer: a wrong one
     gets ``PJLINK ERRA`` there, which ``reply_failed`` reports (and the projector closes)."""
 
-    prefix_every = False
+    WORD = b"PJLINK"
+    NAME = "a PJLink"
+    NO_PASSWORD = "projector asks for a password (PJLINK 1); none is set"
+    NO_GREETING = "no greeting (no PJLINK line)"
 
     def __init__(self, username: str, password: str):
         self._password = password
         self._lines = LineSplitter()
         self.prefix = b""
 
-    def opening(self) -> Step:
-        return WAIT
+    def _protected(self, random: str) -> bytes:
+        return pjlink_digest(random, self._password).encode("ascii")
 
-    def feed(self, data: bytes) -> Step:
-        final = self._after_final(data)
-        if final is not None:
-            return final
-        self._lines.feed(data)
-        line = self._lines.next_line()
-        if line is None:
-            if self._lines.overflow:
-                return self._finish(Step(state="failed", detail="no greeting (no PJLINK line)"))
-            return WAIT
-        return self._finish(self._greeting(line.strip(b" "), self._lines.remainder()))
-
-    def _greeting(self, line: bytes, rest: bytes) -> Step:
-        parts = line.split(b" ")
-        if parts == [b"PJLINK", b"0"]:
-            return Step(state="ready", rest=rest)
-        if len(parts) == 3 and parts[:2] == [b"PJLINK", b"1"] and _TOKEN.fullmatch(parts[2]):
-            if not self._password:
-                return Step(state="failed",
-                            detail="projector asks for a password (PJLINK 1); none is set")
-            self.prefix = pjlink_digest(_token_text(parts[2]), self._password).encode("ascii")
-            return Step(state="ready", rest=rest)
+    def _refusal(self, line: bytes, parts: list[bytes]) -> str | None:
         if parts == [b"PJLINK", b"ERRA"]:
-            return Step(state="failed", detail="projector refused the connection (PJLINK ERRA)")
-        return Step(state="failed", detail=f"not a PJLink greeting: {quote(line)}")
+            return "projector refused the connection (PJLINK ERRA)"
+        return None
 
     def reply_failed(self, line: bytes) -> str | None:
         text = line.strip().upper()
@@ -90,11 +97,15 @@ class PjlinkSession(TerminalMixin):
         return None
 
 
-class NtcontrolSession(TerminalMixin):
+class NtcontrolSession(_RandomGreeting):
     """Panasonic NTCONTROL: every command on the connection gets ``<hash>00`` (protected) or
     ``00`` (open) in front; the operator writes the bare command (``PON``)."""
 
     prefix_every = True
+    WORD = b"NTCONTROL"
+    NAME = "an NTCONTROL"
+    NO_PASSWORD = "projector asks for a login (NTCONTROL 1); set username and password"
+    NO_GREETING = "no greeting (no NTCONTROL line)"
 
     def __init__(self, username: str, password: str):
         self._username = username
@@ -102,37 +113,13 @@ class NtcontrolSession(TerminalMixin):
         self._lines = LineSplitter()
         self.prefix = b"00"
 
-    def opening(self) -> Step:
-        return WAIT
+    def _protected(self, random: str) -> bytes:
+        return ntcontrol_digest(self._username, self._password, random).encode("ascii") + b"00"
 
-    def feed(self, data: bytes) -> Step:
-        final = self._after_final(data)
-        if final is not None:
-            return final
-        self._lines.feed(data)
-        line = self._lines.next_line()
-        if line is None:
-            if self._lines.overflow:
-                return self._finish(Step(state="failed",
-                                         detail="no greeting (no NTCONTROL line)"))
-            return WAIT
-        return self._finish(self._greeting(line.strip(b" "), self._lines.remainder()))
-
-    def _greeting(self, line: bytes, rest: bytes) -> Step:
-        parts = line.split(b" ")
-        if parts == [b"NTCONTROL", b"0"]:
-            return Step(state="ready", rest=rest)
-        if len(parts) == 3 and parts[:2] == [b"NTCONTROL", b"1"] and _TOKEN.fullmatch(parts[2]):
-            if not self._password:
-                return Step(state="failed",
-                            detail="projector asks for a login (NTCONTROL 1); set username "
-                                   "and password")
-            digest = ntcontrol_digest(self._username, self._password, _token_text(parts[2]))
-            self.prefix = digest.encode("ascii") + b"00"
-            return Step(state="ready", rest=rest)
+    def _refusal(self, line: bytes, parts: list[bytes]) -> str | None:
         if b"ERRA" in line:
-            return Step(state="failed", detail="projector refused the connection (ERRA)")
-        return Step(state="failed", detail=f"not an NTCONTROL greeting: {quote(line)}")
+            return "projector refused the connection (ERRA)"
+        return None
 
     def reply_failed(self, line: bytes) -> str | None:
         text = line.strip().upper()
@@ -141,57 +128,37 @@ class NtcontrolSession(TerminalMixin):
         return None
 
 
-class AdcpSession(TerminalMixin):
+class AdcpSession(LineLogin):
     """Sony ADCP: ``NOKEY`` = open; otherwise the line is a challenge, answered with
     sha256(challenge + password) in hex + CRLF; the display says ``OK`` or ``ERR_AUTH``."""
 
-    prefix = b""
-    prefix_every = False
+    NO_GREETING = "no greeting (no ADCP line)"
 
     def __init__(self, username: str, password: str):
         self._password = password
         self._lines = LineSplitter()
         self._answered = False
 
-    def opening(self) -> Step:
-        return WAIT
-
-    def feed(self, data: bytes) -> Step:
-        final = self._after_final(data)
-        if final is not None:
-            return final
-        self._lines.feed(data)
-        line = self._lines.next_line()
-        if line is None:
-            if self._lines.overflow:
-                return self._finish(Step(state="failed", detail="no greeting (no ADCP line)"))
-            return WAIT
+    def _line(self, line: bytes) -> Step:
         line = line.strip(b" ")
         if not self._answered:
             if line.upper() in (b"NOKEY", b"OK"):
-                return self._finish(Step(state="ready", rest=self._lines.remainder()))
+                return Step(state="ready", rest=self._lines.remainder())
             if line.upper() == b"ERR_AUTH":
-                return self._finish(Step(state="failed", detail="display refused (ERR_AUTH)"))
+                return Step(state="failed", detail="display refused (ERR_AUTH)")
             if not _CHALLENGE.fullmatch(line):
-                return self._finish(Step(state="failed",
-                                         detail=f"not an ADCP greeting: {quote(line)}"))
+                return Step(state="failed", detail=f"not an ADCP greeting: {quote(line)}")
             if not self._password:
-                return self._finish(Step(state="failed",
-                                         detail="display asks for a password; none is set"))
+                return Step(state="failed", detail="display asks for a password; none is set")
             self._answered = True
             answer = adcp_answer(_token_text(line), self._password).encode("ascii") + b"\r\n"
             # The answer to the challenge may already be in the buffer: look at it now.
-            return self._merge(answer, self.feed(b""))
+            return merge(answer, self.feed(b""))
         if line.upper() == b"OK":
-            return self._finish(Step(state="ready", rest=self._lines.remainder()))
+            return Step(state="ready", rest=self._lines.remainder())
         if line.upper() == b"ERR_AUTH":
-            return self._finish(Step(state="failed", detail="wrong password (ERR_AUTH)"))
-        return self._finish(Step(state="failed",
-                                 detail=f"unexpected answer to the login: {quote(line)}"))
-
-    @staticmethod
-    def _merge(send: bytes, step: Step) -> Step:
-        return Step(send=send + step.send, state=step.state, detail=step.detail, rest=step.rest)
+            return Step(state="failed", detail="wrong password (ERR_AUTH)")
+        return Step(state="failed", detail=f"unexpected answer to the login: {quote(line)}")
 
     def reply_failed(self, line: bytes) -> str | None:
         if line.strip().upper() == b"ERR_AUTH":

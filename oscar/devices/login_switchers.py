@@ -7,9 +7,11 @@ import re
 
 from oscar.devices.login_base import (
     WAIT,
+    LineLogin,
     LineSplitter,
     Step,
     TerminalMixin,
+    merge,
     quote,
 )
 
@@ -45,16 +47,11 @@ class WatchoutSession(NoLogin):
         return None
 
 
-def _merge(send: bytes, step: Step) -> Step:
-    """``send`` written before whatever ``step`` (the rest of the buffered input) says."""
-    return Step(send=send + step.send, state=step.state, detail=step.detail, rest=step.rest)
-
-
 def _has_line_break(password: str) -> bool:
     return "\r" in password or "\n" in password
 
 
-class ExtronSession(TerminalMixin):
+class ExtronSession(LineLogin):
     """Extron SIS: a copyright banner (two lines: copyright, date), then ``Password:`` if the
     unit is protected. The password + CR answers it; ``Login Administrator`` / ``Login User``
     means in, the prompt again means wrong.
@@ -62,9 +59,8 @@ class ExtronSession(TerminalMixin):
     Without a password set: ready after the two banner lines (a prompt instead fails). With one
     set: ready after ``Login ...``; an unprotected unit never prompts, so leave it blank there."""
 
-    prefix = b""
-    prefix_every = False
     BANNER_LINES = 2
+    NO_GREETING = "no greeting (no banner line end)"
 
     def __init__(self, username: str, password: str):
         self._password = password
@@ -77,37 +73,26 @@ class ExtronSession(TerminalMixin):
             return self._finish(Step(state="failed", detail="password contains a line break"))
         return WAIT
 
-    def feed(self, data: bytes) -> Step:
-        final = self._after_final(data)
-        if final is not None:
-            return final
-        self._lines.feed(data)
-        while True:
-            line = self._lines.next_line()
-            if line is None:
-                break
-            text = line.strip()
-            if self._sent and text.lower().startswith(b"login "):
-                return self._finish(Step(state="ready", rest=self._lines.remainder()))
-            if _is_prompt(text):
-                step = self._prompted()
-                if step.state != "wait":
-                    return step
-                return _merge(step.send, self.feed(b""))  # lines already here come after
-            if text:
-                self._banner += 1
-                if not self._password and self._banner >= self.BANNER_LINES:
-                    return self._finish(Step(state="ready", rest=self._lines.remainder()))
-        if self._lines.overflow:
-            return self._finish(Step(state="failed", detail="no greeting (no banner line end)"))
-        return WAIT
+    def _line(self, line: bytes) -> Step | None:
+        text = line.strip()
+        if self._sent and text.lower().startswith(b"login "):
+            return Step(state="ready", rest=self._lines.remainder())
+        if _is_prompt(text):
+            step = self._prompted()
+            if step.state != "wait":
+                return step
+            return merge(step.send, self.feed(b""))  # lines already here come after
+        if text:
+            self._banner += 1
+            if not self._password and self._banner >= self.BANNER_LINES:
+                return Step(state="ready", rest=self._lines.remainder())
+        return None
 
     def _prompted(self) -> Step:
         if not self._password:
-            return self._finish(Step(state="failed",
-                                     detail="unit asks for a password (Password:); none is set"))
+            return Step(state="failed", detail="unit asks for a password (Password:); none is set")
         if self._sent:
-            return self._finish(Step(state="failed", detail="wrong password (asked again)"))
+            return Step(state="failed", detail="wrong password (asked again)")
         self._sent = True
         return Step(send=self._password.encode("utf-8") + b"\r")
 
@@ -125,13 +110,12 @@ _KRAMER_OK = re.compile(rb"~\d*@\s*OK\s*$", re.IGNORECASE)
 _KRAMER_ERR = re.compile(rb"ERR\s*(\d{3})", re.IGNORECASE)
 
 
-class KramerSession(TerminalMixin):
+class KramerSession(LineLogin):
     """Kramer Protocol 3000: ``#`` handshake -> ``~01@ OK``; with a password, ``#LOGIN`` (as
     ``#LOGIN user,password`` when a username is set, else ``#LOGIN password``) -> a
     ``~01@LOGIN ... OK`` line, or ``ERR 004`` for a wrong one."""
 
-    prefix = b""
-    prefix_every = False
+    NO_GREETING = "no greeting (no answer to the # handshake)"
 
     def __init__(self, username: str, password: str):
         self._username = username
@@ -145,44 +129,30 @@ class KramerSession(TerminalMixin):
                                      detail="username or password contains a line break"))
         return Step(send=b"#\r")
 
-    def feed(self, data: bytes) -> Step:
-        final = self._after_final(data)
-        if final is not None:
-            return final
-        self._lines.feed(data)
-        while True:
-            line = self._lines.next_line()
-            if line is None:
-                break
-            text = line.strip()
-            if self._phase == "handshake":
-                if _KRAMER_OK.search(text):
-                    if not self._password:
-                        return self._finish(Step(state="ready", rest=self._lines.remainder()))
-                    self._phase = "login"
-                    return _merge(self._login_bytes(), self.feed(b""))
-                error = _KRAMER_ERR.search(text)
-                if error and text.startswith(b"~"):
-                    return self._finish(Step(state="failed",
-                                             detail=f"handshake refused (ERR {error[1].decode()})"))
-                continue  # banners and unsolicited lines
-            if b"LOGIN" in text.upper():
-                # The device echoes the password: judge by the end of the line, and quote
-                # only the error code (the last one: the password may look like one too).
-                if text.upper().endswith(b"OK"):
-                    return self._finish(Step(state="ready", rest=self._lines.remainder()))
-                codes = _KRAMER_ERR.findall(text)
-                if codes:
-                    return self._finish(Step(state="failed",
-                                             detail=f"wrong password (ERR {codes[-1].decode()})"))
-            elif text.startswith(b"~") and _KRAMER_ERR.search(text):
-                codes = _KRAMER_ERR.findall(text)  # e.g. ERR 002: no LOGIN on this unit
-                return self._finish(Step(state="failed",
-                                         detail=f"login refused (ERR {codes[-1].decode()})"))
-        if self._lines.overflow:
-            return self._finish(Step(state="failed",
-                                     detail="no greeting (no answer to the # handshake)"))
-        return WAIT
+    def _line(self, line: bytes) -> Step | None:
+        text = line.strip()
+        if self._phase == "handshake":
+            if _KRAMER_OK.search(text):
+                if not self._password:
+                    return Step(state="ready", rest=self._lines.remainder())
+                self._phase = "login"
+                return merge(self._login_bytes(), self.feed(b""))
+            error = _KRAMER_ERR.search(text)
+            if error and text.startswith(b"~"):
+                return Step(state="failed", detail=f"handshake refused (ERR {error[1].decode()})")
+            return None  # banners and unsolicited lines
+        if b"LOGIN" in text.upper():
+            # The device echoes the password: judge by the end of the line, and quote
+            # only the error code (the last one: the password may look like one too).
+            if text.upper().endswith(b"OK"):
+                return Step(state="ready", rest=self._lines.remainder())
+            codes = _KRAMER_ERR.findall(text)
+            if codes:
+                return Step(state="failed", detail=f"wrong password (ERR {codes[-1].decode()})")
+        elif text.startswith(b"~") and _KRAMER_ERR.search(text):
+            codes = _KRAMER_ERR.findall(text)  # e.g. ERR 002: no LOGIN on this unit
+            return Step(state="failed", detail=f"login refused (ERR {codes[-1].decode()})")
+        return None
 
     def _login_bytes(self) -> bytes:
         who = f"{self._username}," if self._username else ""
@@ -195,52 +165,35 @@ class KramerSession(TerminalMixin):
         return None
 
 
-class VideohubSession(TerminalMixin):
+class VideohubSession(LineLogin):
     """Blackmagic Videohub: no login, but the hub dumps its whole state on connect. Drained
     block by block (only the current line is kept) until ``END PRELUDE:`` ends it; hubs whose
     preamble says a protocol version below 2.4 (which may not send it; *unverified*) are ready
     after the ``VIDEO OUTPUT ROUTING:`` block instead. ``Device present: false`` /
     ``needs_update`` fails with the hub's reason."""
 
-    prefix = b""
-    prefix_every = False
     OLD_PROTOCOL = (2, 4)
+    NO_GREETING = "no greeting (line too long)"
 
     def __init__(self, username: str = "", password: str = ""):
         self._lines = LineSplitter(keep_empty=True, ends=b"\n")
         self._block: bytes | None = None  # header of the block being read
         self._version: tuple[int, int] | None = None
 
-    def opening(self) -> Step:
-        return WAIT
-
-    def feed(self, data: bytes) -> Step:
-        final = self._after_final(data)
-        if final is not None:
-            return final
-        self._lines.feed(data)
-        while True:
-            line = self._lines.next_line()
-            if line is None:
-                break
-            text = line.strip(b"\r ")
-            if self._block is None:
-                if text:
-                    self._block = text
-                continue
+    def _line(self, line: bytes) -> Step | None:
+        text = line.strip(b"\r ")
+        if self._block is None:
             if text:
-                step = self._block_line(text)
-                if step is not None:
-                    return self._finish(step)
-                continue
-            ended, self._block = self._block, None  # a blank line ends the block
-            if ended == b"END PRELUDE:" or (
-                    ended == b"VIDEO OUTPUT ROUTING:" and self._version is not None
-                    and self._version < self.OLD_PROTOCOL):
-                return self._finish(Step(state="ready", rest=self._lines.remainder()))
-        if self._lines.overflow:
-            return self._finish(Step(state="failed", detail="no greeting (line too long)"))
-        return WAIT
+                self._block = text
+            return None
+        if text:
+            return self._block_line(text)
+        ended, self._block = self._block, None  # a blank line ends the block
+        if ended == b"END PRELUDE:" or (
+                ended == b"VIDEO OUTPUT ROUTING:" and self._version is not None
+                and self._version < self.OLD_PROTOCOL):
+            return Step(state="ready", rest=self._lines.remainder())
+        return None
 
     def _block_line(self, text: bytes) -> Step | None:
         if self._block == b"PROTOCOL PREAMBLE:" and text.startswith(b"Version:"):
@@ -253,8 +206,5 @@ class VideohubSession(TerminalMixin):
                 return Step(state="failed",
                             detail=f"hub reports no usable router (Device present: "
                                    f"{quote(value)})")
-        return None
-
-    def reply_failed(self, line: bytes) -> str | None:
         return None
 

@@ -18,7 +18,7 @@ import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-from tests.support import OscarSystem, pid_alive, wait_for
+from tests.support import OscarSystem, module_oscar, pid_alive, wait_for
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -40,19 +40,11 @@ def web_answers(system: OscarSystem) -> bool:
 
 @pytest.fixture(scope="module")
 def system(request):
-    failed_before = request.session.testsfailed
-    oscar = OscarSystem().start()
-    try:
+    # Its OSCAR_HOME (logs!) is kept only when a test of this module failed.
+    with module_oscar(request) as oscar:
         wait_for(lambda: web_answers(oscar), timeout=20, message="oscar-web to answer")
         oscar.pid_of("oscar-web")
         yield oscar
-    finally:
-        oscar.stop()
-        # Its OSCAR_HOME (logs!) is kept only when a test of this module failed.
-        if request.session.testsfailed > failed_before:
-            print(f"OSCAR_HOME kept for inspection: {oscar.home}")
-        else:
-            shutil.rmtree(oscar.home, ignore_errors=True)
 
 
 def _processes_using(marker: str) -> list[int]:

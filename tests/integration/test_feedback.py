@@ -21,14 +21,14 @@ from tests.unit.osc_corpus import IMMEDIATELY, bundle, msg, pad
 OSCDUMP = shutil.which("oscdump")
 
 
-class UdpTarget:
-    """A feedback target: records every OSC message that arrives, as (address, args)."""
+class Recorder:
+    """Records every OSC message that arrives on ``self.sock``, as (address, args), in a thread
+    that ``_start`` starts: ``_serve`` reads until ``close``, handing what it reads to
+    ``_received`` (False: the peer is gone, stop reading)."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.port = self.sock.getsockname()[1]
+    sock: socket.socket
+
+    def _start(self) -> None:
         self.messages: list[tuple[str, list]] = []
         self._running = True
         self._thread = threading.Thread(target=self._serve, daemon=True)
@@ -42,8 +42,15 @@ class UdpTarget:
                 continue
             except OSError:
                 return
-            for message in osc_decode.decode_packet(data):
-                self.messages.append((message.address, [v for _, v in message.args]))
+            if not self._received(data):
+                return
+
+    def _received(self, data: bytes) -> bool:
+        raise NotImplementedError
+
+    def _record(self, packet: bytes) -> None:
+        for message in osc_decode.decode_packet(packet):
+            self.messages.append((message.address, [v for _, v in message.args]))
 
     def having(self, address: str) -> list[list]:
         return [args for addr, args in list(self.messages) if addr == address]
@@ -66,60 +73,54 @@ class UdpTarget:
         self.sock.close()
 
 
-class OscTcpClient:
+class UdpTarget(Recorder):
+    """A udp:// feedback target."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.settimeout(0.1)
+        self.port = self.sock.getsockname()[1]
+        self._start()
+
+    def _received(self, data: bytes) -> bool:
+        self._record(data)
+        return True
+
+
+class OscTcpClient(Recorder):
     """An OSC TCP (SLIP) client of the listener, like QLab: sends cues, reads what comes back."""
 
     def __init__(self, port: int) -> None:
         self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
         self.sock.settimeout(0.1)
         self.address = "127.0.0.1:%d" % self.sock.getsockname()[1]
-        self.messages: list[tuple[str, list]] = []
         self._decoder = SlipDecoder()
-        self._running = True
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._start()
 
     def send(self, packet: bytes) -> None:
         self.sock.sendall(slip_encode(packet))
 
-    def _serve(self) -> None:
-        while self._running:
-            try:
-                data = self.sock.recv(65536)
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            if not data:
-                return
-            for frame in self._decoder.feed(data):
-                for message in osc_decode.decode_packet(frame):
-                    self.messages.append((message.address, [v for _, v in message.args]))
-
-    having = UdpTarget.having
-    wait = UdpTarget.wait
-
-    def close(self) -> None:
-        self._running = False
-        self._thread.join(timeout=2)
-        self.sock.close()
+    def _received(self, data: bytes) -> bool:
+        if not data:
+            return False  # the listener closed the connection
+        for frame in self._decoder.feed(data):
+            self._record(frame)
+        return True
 
 
-class TcpTargetServer:
-    """A tcp:// feedback target (like Companion listening for SLIP OSC)."""
+class TcpTargetServer(Recorder):
+    """A tcp:// feedback target (like Companion listening for SLIP OSC); ``sock`` listens."""
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.server = socket.socket()
-        self.server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.server.bind(("127.0.0.1", port))
-        self.server.listen(4)
-        self.server.settimeout(0.1)
-        self.messages: list[tuple[str, list]] = []
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(4)
+        self.sock.settimeout(0.1)
         self.connections = 0
-        self._running = True
-        self._thread = threading.Thread(target=self._serve, daemon=True)
-        self._thread.start()
+        self._start()
 
     def _serve(self) -> None:
         conn = None
@@ -127,7 +128,7 @@ class TcpTargetServer:
         while self._running:
             if conn is None:
                 try:
-                    conn, _ = self.server.accept()
+                    conn, _ = self.sock.accept()
                 except TimeoutError:
                     continue
                 conn.settimeout(0.1)
@@ -141,18 +142,9 @@ class TcpTargetServer:
                 conn = None
                 continue
             for frame in decoder.feed(data):
-                for message in osc_decode.decode_packet(frame):
-                    self.messages.append((message.address, [v for _, v in message.args]))
+                self._record(frame)
         if conn is not None:
             conn.close()
-
-    having = UdpTarget.having
-    wait = UdpTarget.wait
-
-    def close(self) -> None:
-        self._running = False
-        self._thread.join(timeout=2)
-        self.server.close()
 
 
 def cue(name: str, text: str) -> bytes:

@@ -7,22 +7,19 @@ never raises; ``internal_error`` staying 0 means no decoder or routing bug was m
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
 
 import pytest
-import zmq
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from oscar import receipts
-from oscar import settings as settings_mod
 from oscar.forwarder import PACKET_COMMAND_LIMIT, Forwarder
 from oscar.models import Device
 from oscar.osc_decode import unix_to_ntp
 from oscar.schedule import Scheduler
 from tests.unit import osc_corpus
+from tests.unit.forwarder_rig import inproc_forwarder
 from tests.unit.osc_corpus import IMMEDIATELY, bundle, msg, pad
 
 SEEDS = list(osc_corpus.hostile("p1").values()) + [
@@ -35,31 +32,12 @@ SEEDS = list(osc_corpus.hostile("p1").values()) + [
 
 @pytest.fixture(scope="module")
 def forwarder():
-    ctx = zmq.Context()
-    home = tempfile.mkdtemp(prefix="fwd-", dir="/tmp")
-    config = settings_mod.load({"OSCAR_HOME": home,
-                                "OSCAR_ACTOR_ENDPOINT_TEMPLATE": "inproc://actor-{name}"})
-    events = ctx.socket(zmq.PUSH)
-    events.setsockopt(zmq.SNDHWM, 100_000)
-    events.bind("inproc://events")
-    actors = []
-    for name in ("p1", "p2", "r1"):
-        actor = ctx.socket(zmq.ROUTER)
-        actor.bind(f"inproc://actor-{name}")
-        actors.append(actor)
-    forwarder = Forwarder(ctx, config, events)
-    forwarder.set_devices({
+    with inproc_forwarder({
         "p1": Device("p1", "127.0.0.1", 9001, tags=("proj", "stage")),
         "p2": Device("p2", "127.0.0.1", 9002, tags=("proj",), encoding="ascii"),
         "r1": Device("r1", "127.0.0.1", 9003, enabled=False, tags=("stage",)),
-    }, 1)
-    yield forwarder
-    forwarder.close()
-    for sock in (*actors, events):
-        sock.close(linger=0)
-    ctx.term()
-    shutil.rmtree(home, ignore_errors=True)
-    shutil.rmtree(home, ignore_errors=True)
+    }, events_hwm=100_000) as made:
+        yield made
 
 
 def _check(forwarder: Forwarder, packet: bytes) -> None:

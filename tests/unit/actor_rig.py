@@ -12,6 +12,7 @@ import random
 import select
 import socket
 
+from oscar import states
 from oscar.actor import Actor
 from oscar.backoff import Backoff
 from oscar.messages import ActorStatus, Command, Event
@@ -141,6 +142,13 @@ class Rig:
 
     def wait_state(self, state: str) -> None:
         self.pump(lambda: self.actor.state == state, message=f"state {state}")
+
+    def ready(self) -> Peer:
+        """Start, let the device accept the connection, wait until the actor is READY (no
+        login); returns the device's side."""
+        device = self.start().accept()
+        self.wait_state(states.READY)
+        return device
 
     # ---- cues and what came of them -------------------------------------------------------
 

@@ -3,28 +3,12 @@ socket: connect -> greeting/challenge -> login -> on_connect -> ready -> queued 
 
 import logging
 
-import pytest
-
 from oscar import states
-from tests.unit.actor_rig import Rig
 
 # The worked PJLink example (Hitachi manual, ../shared/devices.md).
 PJLINK_RANDOM = b"a572f60c"
 PJLINK_PASSWORD = "password"
 PJLINK_HASH = b"e3d97429adffa11bce1f7275813d4bde"
-
-
-@pytest.fixture
-def rigs():
-    made = []
-
-    def make(**fields):
-        rig = Rig(**fields)
-        made.append(rig)
-        return rig
-    yield make
-    for rig in made:
-        rig.close()
 
 
 def pjlink(rigs, password=PJLINK_PASSWORD, **fields):

@@ -2,23 +2,8 @@
 per-command (one command per connection), on-demand (connect when needed, close when idle).
 Connections that are short by design never grow the backoff."""
 
-import pytest
 
 from oscar import states
-from tests.unit.actor_rig import Rig
-
-
-@pytest.fixture
-def rigs():
-    made = []
-
-    def make(**fields):
-        rig = Rig(**fields)
-        made.append(rig)
-        return rig
-    yield make
-    for rig in made:
-        rig.close()
 
 
 def test_per_command_sends_one_command_per_connection_and_never_grows_the_backoff(rigs):
@@ -142,9 +127,8 @@ def test_on_demand_after_a_failure_goes_idle_when_nothing_waits(rigs):
 
 
 def test_a_persistent_connection_that_served_resets_the_backoff(rigs):
-    rig = rigs().start()
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs()
+    device = rig.ready()
     device.close()  # at once, nothing sent on it: a failure
     rig.wait_state(states.WAITING)
     assert rig.actor.backoff.attempts == 1

@@ -7,27 +7,13 @@ from oscar import states
 from oscar.actor import Actor
 from oscar.messages import Command
 from oscar.models import Device
-from tests.unit.actor_rig import Clock, Rig
+from tests.unit.actor_rig import Clock
 from tests.unit.test_actor import Link
 
 
-@pytest.fixture
-def rigs():
-    made = []
-
-    def make(**fields):
-        rig = Rig(**fields)
-        made.append(rig)
-        return rig
-    yield make
-    for rig in made:
-        rig.close()
-
-
 def test_a_keepalive_goes_when_nothing_was_written_for_the_interval(rigs):
-    rig = rigs(keepalive="PING:\\n", keepalive_interval=2.0, terminator="\\n").start()
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs(keepalive="PING:\\n", keepalive_interval=2.0, terminator="\\n")
+    device = rig.ready()
     rig.clock.now += 1.5
     rig.cue("GO")
     device.wait_for(b"GO\n")
@@ -46,9 +32,8 @@ def test_a_keepalive_goes_when_nothing_was_written_for_the_interval(rigs):
 
 
 def test_a_keepalive_without_a_reply_within_reply_timeout_reconnects(rigs):
-    rig = rigs(keepalive="Q", keepalive_interval=2.0, reply_timeout=1.0).start()
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs(keepalive="Q", keepalive_interval=2.0, reply_timeout=1.0)
+    device = rig.ready()
     rig.clock.now += 2.0
     device.wait_for(b"Q\r")
     device.send(b"60-1234-01\r\n")  # answered: alive
@@ -82,9 +67,8 @@ def test_a_command_without_a_reply_within_reply_timeout_reconnects_and_stays_sen
 
 
 def test_min_gap_spaces_commands_without_blocking(rigs):
-    rig = rigs(min_gap=0.5).start()
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs(min_gap=0.5)
+    device = rig.ready()
     for text in ("A", "B", "C"):
         rig.cue(text)
     device.wait_for(b"A\r")
@@ -104,10 +88,26 @@ def test_min_gap_spaces_commands_without_blocking(rigs):
     rig.wait_sent(3)
 
 
+def test_a_gap_that_ends_between_the_loops_two_questions_wakes_it_at_once(rigs):
+    # The loop asks wants_write() (gate shut) and then next_timeout(); if the gap ended in
+    # between, the loop must come back at once, not at the next half-second tick.
+    rig = rigs(min_gap=0.1)
+    device = rig.ready()
+    rig.cue("A")
+    rig.cue("B")
+    device.wait_for(b"A\r")
+    rig.wait_sent(1)  # nothing in flight: no in-flight check due
+    assert not rig.actor.wants_write()  # B waits for the gap
+    rig.clock.now += 0.1
+    assert rig.actor.next_timeout() == 0.0
+    assert rig.actor.wants_write()
+    rig.settle()
+    assert device.wait_for(b"B\r") == b"A\rB\r"
+
+
 def test_wait_for_reply_holds_the_next_command_until_a_reply_line(rigs):
-    rig = rigs(wait_for_reply=True, reply_timeout=3.0).start()
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs(wait_for_reply=True, reply_timeout=3.0)
+    device = rig.ready()
     rig.cue("POWR 1")
     rig.cue("INPT 2")
     device.wait_for(b"POWR 1\r")
@@ -121,9 +121,8 @@ def test_wait_for_reply_holds_the_next_command_until_a_reply_line(rigs):
 
 
 def test_wait_for_reply_gives_up_after_the_reply_wait(rigs):
-    rig = rigs(wait_for_reply=True).start()  # reply_timeout 0: 2 s
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs(wait_for_reply=True)  # reply_timeout 0: 2 s
+    device = rig.ready()
     rig.cue("ONE")
     rig.cue("TWO")
     device.wait_for(b"ONE\r")
@@ -136,9 +135,8 @@ def test_wait_for_reply_gives_up_after_the_reply_wait(rigs):
 
 
 def test_commands_held_by_pacing_still_expire_at_their_ttl(rigs):
-    rig = rigs(min_gap=5.0, ttl=2.0).start()
-    device = rig.accept()
-    rig.wait_state(states.READY)
+    rig = rigs(min_gap=5.0, ttl=2.0)
+    device = rig.ready()
     rig.cue("A")
     rig.cue("B")
     device.wait_for(b"A\r")

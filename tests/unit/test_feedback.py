@@ -268,7 +268,7 @@ def test_reply_rate_limit_counts_and_summarises(fb):
 
 def test_the_actors_own_summary_becomes_an_error_not_a_reply(fb):
     fb.links.sent.clear()
-    fb.on_message(Event("device", "reply", "450 more replies within a second, last: L9",
+    fb.on_message(Event("device", "replies_hidden", "450 more replies within a second, last: L9",
                         device="proj"))
     assert sent(fb) == [("/oscar/device/proj/error", [
         "450 more replies within a second not forwarded (rate limit 50/s)"])]
@@ -327,3 +327,9 @@ def test_a_bug_in_feedback_is_counted_not_raised(fb, caplog):
     fb.local_event(Event("listener", "rejected", "x"))
     assert fb.counters["feedback_errors"] == 2
     assert "feedback failed" in caplog.text
+
+
+def test_a_device_reply_that_reads_like_a_summary_is_still_a_reply(fb):
+    fb.links.sent.clear()
+    fb.on_message(Event("device", "reply", "3 more replies within a second", device="proj"))
+    assert sent(fb) == [("/oscar/device/proj/reply", ["3 more replies within a second"])]

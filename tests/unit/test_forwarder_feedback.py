@@ -4,8 +4,6 @@ the sender, refusals reach feedback, and "received" events are batched per devic
 from __future__ import annotations
 
 import contextlib
-import shutil
-import tempfile
 import time
 
 import pytest
@@ -13,12 +11,11 @@ import zmq
 from hypothesis import strategies as st
 
 from oscar import osc_decode, osc_routing, receipts, zmqutil
-from oscar import settings as settings_mod
-from oscar.forwarder import Forwarder
 from oscar.messages import ActorStatus, Event
 from oscar.models import Device
 from oscar.osc_decode import OscMessage, decode_packet
 from oscar.received_events import WINDOW, ReceivedBatch, display
+from tests.unit.forwarder_rig import EVENTS, inproc_forwarder
 from tests.unit.fuzzing import fuzz_pair
 from tests.unit.osc_corpus import IMMEDIATELY, bundle, msg, pad
 from tests.unit.test_feedback import FakeClients, FakeLinks
@@ -26,34 +23,20 @@ from tests.unit.test_feedback import FakeClients, FakeLinks
 
 @contextlib.contextmanager
 def make_rig():
-    ctx = zmq.Context()
-    home = tempfile.mkdtemp(prefix="fwf-", dir="/tmp")
-    config = settings_mod.load({"OSCAR_HOME": home,
-                                "OSCAR_ACTOR_ENDPOINT_TEMPLATE": "inproc://fa-{name}"})
-    events = ctx.socket(zmq.PUSH)
-    events.bind("inproc://fwf-events")
-    pull = ctx.socket(zmq.PULL)
-    pull.connect("inproc://fwf-events")
-    actors = []
-    for name in ("p1", "p2"):
-        actor = ctx.socket(zmq.ROUTER)
-        actor.bind(f"inproc://fa-{name}")
-        actors.append(actor)
     from oscar.feedback import Feedback
-    forwarder = Forwarder(ctx, config, events)
-    forwarder.set_devices({
+    with inproc_forwarder({
         "p1": Device("p1", "127.0.0.1", 9001, tags=("proj",)),
         "p2": Device("p2", "127.0.0.1", 9002, tags=("proj",), enabled=False),
-    }, 1)
-    feedback = Feedback(FakeLinks(), FakeClients(), forwarder.counters)
-    feedback.set_devices(forwarder.devices)
-    forwarder.feedback = feedback
-    yield forwarder, feedback, pull
-    forwarder.close()
-    for sock in (*actors, events, pull):
-        sock.close(linger=0)
-    ctx.term()
-    shutil.rmtree(home, ignore_errors=True)
+    }) as forwarder:
+        pull = forwarder.ctx.socket(zmq.PULL)
+        pull.connect(EVENTS)
+        feedback = Feedback(FakeLinks(), FakeClients(), forwarder.counters)
+        feedback.set_devices(forwarder.devices)
+        forwarder.feedback = feedback
+        try:
+            yield forwarder, feedback, pull
+        finally:
+            pull.close(linger=0)
 
 
 @pytest.fixture

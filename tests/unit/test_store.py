@@ -11,11 +11,6 @@ def device(name, **changes):
 
 
 @pytest.fixture
-def path(tmp_path):
-    return tmp_path / "oscar.sqlite3"
-
-
-@pytest.fixture
 def store(path):
     opened = Store(path)
     yield opened

@@ -1,12 +1,9 @@
 """Store migration 3 (the device's dialect, issue 8): a version-2 file keeps its devices, which
 get the defaults (today's behaviour); the new fields round-trip exactly."""
 
-import sqlite3
-
-import pytest
-
 from oscar.models import Device, validate
 from oscar.store import Store
+from tests.unit.old_store import open_old_store
 
 # The version-2 schema as Oscar left it on disk, written out here (not taken from MIGRATIONS) so
 # the test keeps describing those files even if the migrations are ever touched.
@@ -28,20 +25,8 @@ PRAGMA user_version = 2;
 """
 
 
-@pytest.fixture
-def path(tmp_path):
-    return tmp_path / "oscar.sqlite3"
-
-
-def make_version_2(path):
-    db = sqlite3.connect(path)
-    db.executescript(VERSION_2)
-    db.close()
-
-
 def test_version_2_file_migrates_keeping_devices_with_todays_behaviour(path):
-    make_version_2(path)
-    store = Store(path)
+    store = open_old_store(path, VERSION_2)
     try:
         assert store.schema_version >= 3
         assert store.revision == 12

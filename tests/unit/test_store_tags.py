@@ -1,11 +1,10 @@
 """Device tags in the store: the schema migration that adds them and their round trip."""
 
-import sqlite3
-
 import pytest
 
 from oscar.models import Device, ValidationError, validate
 from oscar.store import MIGRATIONS, Store
+from tests.unit.old_store import open_old_store
 
 # The seed's schema, written out here (not taken from MIGRATIONS) so the test keeps describing
 # the files that Oscar 1 left on disk even if MIGRATIONS[0] is ever touched.
@@ -25,20 +24,8 @@ PRAGMA user_version = 1;
 """
 
 
-@pytest.fixture
-def path(tmp_path):
-    return tmp_path / "oscar.sqlite3"
-
-
-def make_version_1(path):
-    db = sqlite3.connect(path)
-    db.executescript(VERSION_1)
-    db.close()
-
-
 def test_version_1_file_migrates_and_keeps_its_devices(path):
-    make_version_1(path)
-    store = Store(path)
+    store = open_old_store(path, VERSION_1)
     try:
         assert store.schema_version == len(MIGRATIONS)
         assert store.revision == 7
@@ -60,8 +47,7 @@ def test_version_1_file_migrates_and_keeps_its_devices(path):
 
 
 def test_device_with_an_encoding_no_longer_allowed_loads_but_an_edit_must_fix_it(path):
-    make_version_1(path)
-    store = Store(path)
+    store = open_old_store(path, VERSION_1)
     try:
         assert store.get("legacy").encoding == "idna"
         with pytest.raises(ValidationError) as caught:
