@@ -32,7 +32,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from oscar import states
@@ -197,16 +197,25 @@ class Actor:
     # ---- commands --------------------------------------------------------------------------
 
     def handle_command(self, command: Command, peer: bytes = b"") -> None:
-        item = Pending(command, peer)
-        if not self.intake.first_time(item):
-            return  # resent after a broken connection, but we had it already (acked)
-        self.board.count("accepted")
-        if self.device is not None and not self.device.enabled:
-            self._drop(item, "device disabled")
-            return
-        # Config not known yet (just started): queue it; the TTL still applies later.
-        if not self.queue.push(item):
-            self._drop(item, f"send queue full ({self.queue.limit} commands)")
+        self.handle_commands((command,), peer)
+
+    def handle_commands(self, commands: Iterable[Command], peer: bytes = b"") -> None:
+        """Take a batch from one listener, in order, then write what may go in one pass."""
+        queued = False
+        for command in commands:
+            item = Pending(command, peer)
+            if not self.intake.first_time(item):
+                continue  # resent after a broken connection, but we had it already (acked)
+            self.board.count("accepted")
+            if self.device is not None and not self.device.enabled:
+                self._drop(item, "device disabled")
+                continue
+            # Config not known yet (just started): queue it; the TTL still applies later.
+            if not self.queue.push(item):
+                self._drop(item, f"send queue full ({self.queue.limit} commands)")
+                continue
+            queued = True
+        if not queued:
             return
         if self.state == states.READY:
             self._flush()
