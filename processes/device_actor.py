@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 
 import zmq
 
@@ -99,7 +100,8 @@ def run(name: str) -> int:
             timeout = actor.next_timeout()
             if actor.intake.acks:
                 timeout = min(timeout, acks.wait())
-            ready = dict(poller.poll(timeout=timeout * 1000))
+            # Whole ms, rounded up: a fraction would be cut to 0 and spin until it is due.
+            ready = dict(poller.poll(timeout=math.ceil(timeout * 1000)))
             # pyzmq reports plain sockets by file descriptor, ZeroMQ sockets by object.
             if tcp is not None and tcp.fileno() in ready:
                 flags = ready[tcp.fileno()]
@@ -123,7 +125,7 @@ def run(name: str) -> int:
             if actor.intake.acks and acks.due():
                 for peer, seqs in actor.take_acks().items():
                     try:
-                        commands.send_multipart([peer, *Ack(name, seqs).encode()], zmq.NOBLOCK)
+                        zmqutil.send_frames(commands, [peer, *Ack(name, seqs).encode()])
                     except zmq.Again:
                         pass  # that listener is gone or stuck; it resends what it still needs
     finally:
