@@ -58,6 +58,9 @@ _short = short  # the name tests and older code know
 
 CONNECT_TIMEOUT = 3.0
 STABLE_CONNECTION = 2.0  # a persistent connection that lasted this long resets the backoff
+# Queued commands written together in one send() (each still tracked on its own in InFlight).
+WRITE_BATCH = 64
+WRITE_BATCH_BYTES = 16 * 1024
 MAX_READS_PER_WAKE = 16  # a flooding device must not starve the command socket
 DEFAULT_TTL = 10.0  # until the device's config is known
 EXPIRE_EVERY = 0.25  # queued commands are checked against TTL this often
@@ -271,6 +274,11 @@ class Actor:
                     item = self._next_fresh(link, now)
                     if item is None:
                         return
+                    more = self._more_fresh(item, now)
+                    if more:
+                        if not self._write_batch(link, [item, *more], now):
+                            return
+                        continue
                     item.data = link.frame(item.data)
                 whole = link.write(item, fresh)
                 if fresh:
@@ -286,6 +294,36 @@ class Actor:
             return  # kernel buffer full: poll for POLLOUT (a fresh command stays queued)
         except OSError as exc:
             self._lost(f"send failed: {exc.strerror or exc}")
+
+    def _more_fresh(self, head: Pending, now: float) -> list[Pending]:
+        """Queued commands that may go right after ``head`` in the same send(): none when
+        pacing or per-command connections space them out; stops before an expired one."""
+        if self.pacing.active or self._mode == PER_COMMAND:
+            return []
+        assert self.device is not None
+        ttl, terminator = self.device.ttl, self._terminator
+        more: list[Pending] = []
+        size = len(head.data)
+        for item in self.queue.following(WRITE_BATCH - 1):
+            if now - item.command.received_at > ttl or size > WRITE_BATCH_BYTES:
+                break
+            data = item.command.data
+            item.data = data + terminator if item.command.terminate else data
+            size += len(item.data)
+            more.append(item)
+        return more
+
+    def _write_batch(self, link: TcpLink, items: list[Pending], now: float) -> bool:
+        """Write several queued commands in one send(); True when all went whole."""
+        started = link.write_batch(items)
+        for item in items[:started]:
+            self._started(item, now)
+            if item.written:
+                self.intake.ack(item)
+                link.watch.wrote(now, command=True)
+                link.command_written_at = now
+                self.board.soon()
+        return started == len(items) and items[-1].written
 
     def _flush_datagrams(self, link: UdpLink) -> None:
         """UDP: each command is one datagram, taken (sent) when the kernel accepts it."""
