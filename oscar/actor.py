@@ -57,6 +57,10 @@ log = logging.getLogger(__name__)
 _short = short  # the name tests and older code know
 
 CONNECT_TIMEOUT = 3.0
+# After a working connection is lost, connect failures retry at most this far apart for
+# EXPECT_BACK_FOR seconds (a device rebooting or a cable replugged is back soon).
+EXPECT_BACK_RETRY = 0.8
+EXPECT_BACK_FOR = 60.0
 STABLE_CONNECTION = 2.0  # a persistent connection that lasted this long resets the backoff
 # Queued commands written together in one send() (each still tracked on its own in InFlight).
 WRITE_BATCH = 64
@@ -114,6 +118,7 @@ class Actor:
         self.login_deadline = 0.0
         self._unreachable_at = -UNREACHABLE_REPORT_EVERY
         self._expire_due = 0.0
+        self._expect_back_until = 0.0  # see _failed
 
     # ---- views ---------------------------------------------------------------------------------
 
@@ -406,7 +411,7 @@ class Actor:
             sock = (self.connect_udp if udp else self.connect)(host, port)
         except OSError as exc:
             what = "open a UDP socket to" if udp else "connect to"
-            self._failed(f"cannot {what} {peer}: {exc.strerror or exc}")
+            self._failed(f"cannot {what} {peer}: {exc.strerror or exc}", unreachable=True)
             return
         if not udp:
             self.link = TcpLink(sock, self.unacked, self._reply_terminator, self.watch_config,
@@ -436,7 +441,8 @@ class Actor:
             code = link.connect_error()
             if code:
                 self._close()
-                self._failed(f"cannot connect to {self.board.peer}: {os.strerror(code)}")
+                self._failed(f"cannot connect to {self.board.peer}: {os.strerror(code)}",
+                             unreachable=True)
                 return
             link.connected_at = self.clock()
             self.board.count("connects")
@@ -577,15 +583,22 @@ class Actor:
         self.queue.requeue(self._close())
         if served:
             self.backoff.reset()
+            # The device was there a moment ago: while it is expected back, retry often.
+            self._expect_back_until = self.clock() + EXPECT_BACK_FOR
         self._failed(reason)
 
     def _auth_failed(self, detail: str) -> None:
         self.queue.requeue(self._close())
         self._failed(f"login failed: {detail}", state=states.AUTH_FAILED)
 
-    def _failed(self, reason: str, state: str = states.WAITING) -> None:
-        """A failure: wait a growing backoff before the next attempt."""
+    def _failed(self, reason: str, state: str = states.WAITING,
+                unreachable: bool = False) -> None:
+        """A failure: wait a growing backoff before the next attempt. Not reachable soon after
+        a working connection was lost: retry at least every EXPECT_BACK_RETRY seconds, so
+        the device is back in use within about that long after it returns."""
         delay = self.backoff.next_delay()
+        if unreachable and self.clock() < self._expect_back_until:
+            delay = min(delay, max(self.backoff.minimum, EXPECT_BACK_RETRY))
         self.board.retry_at = self.clock() + delay
         self.board.note("error", reason)
         log.warning("%s: %s; retrying in %.1fs", self.name, reason, delay)
@@ -639,7 +652,8 @@ class Actor:
         if state == states.CONNECTING and self.link is not None:
             if now >= self.connect_deadline:
                 self._close()
-                self._failed(f"no answer from {self.board.peer} within {CONNECT_TIMEOUT:g}s")
+                self._failed(f"no answer from {self.board.peer} within {CONNECT_TIMEOUT:g}s",
+                             unreachable=True)
         elif state == states.CONNECTED and self.link is not None:
             if now >= self.login_deadline:
                 self._close()
