@@ -26,7 +26,9 @@ from oscar import zmqutil
 from oscar.messages import Ack, Command, CommandBatch
 
 log = logging.getLogger(__name__)
-OUTBOX_LIMIT = 1000  # commands held for an actor that is not taking them; more are refused
+# Commands held for an actor that is not taking them; more are refused. An actor restart takes
+# about a second: at 1000 cues/s a 1000-command outbox could overflow during one.
+OUTBOX_LIMIT = 10_000
 # One batch stays well under the actor's MAXMSGSIZE (256 KiB) even with 64 KiB commands.
 BATCH_BYTES = 128 * 1024
 BATCH_COMMANDS = 256
