@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 # Commands held for an actor that is not taking them; more are refused. An actor restart takes
 # about a second: at 1000 cues/s a 1000-command outbox could overflow during one.
 OUTBOX_LIMIT = 10_000
+OUTBOX_BYTES = 16 * 1024 * 1024  # and at most this much data: 64 KiB cues must not bloat us
 # One batch stays well under the actor's MAXMSGSIZE (256 KiB) even with 64 KiB commands.
 BATCH_BYTES = 128 * 1024
 BATCH_COMMANDS = 256
@@ -51,13 +52,19 @@ class ActorLink:
         zmqutil.connect(self.sock, endpoint)  # CURVE client if tcp://
         self.outbox: deque[Command] = deque()
         self.unacked: OrderedDict[int, Command] = OrderedDict()
+        self.held = 0  # bytes of data in outbox and unacked
         self.on_expired = on_expired
         self.resent = 0
 
     def submit(self, command: Command) -> None:
-        if len(self.outbox) + len(self.unacked) >= OUTBOX_LIMIT:
-            raise OutboxFull(f"{OUTBOX_LIMIT} commands already waiting for {self.name!r}, "
+        if not self.outbox and not self.unacked:
+            self.held = 0
+        if (len(self.outbox) + len(self.unacked) >= OUTBOX_LIMIT
+                or self.held + len(command.data) > OUTBOX_BYTES):
+            raise OutboxFull(f"{len(self.outbox) + len(self.unacked)} commands "
+                             f"({self.held} bytes) already waiting for {self.name!r}, "
                              "whose actor is not taking them")
+        self.held += len(command.data)
         self.outbox.append(command)  # sent by flush(), at the end of the loop turn
 
     def flush(self) -> None:
@@ -82,7 +89,9 @@ class ActorLink:
         for message in zmqutil.drain(self.sock):
             if isinstance(message, Ack):
                 for seq in message.seqs:
-                    self.unacked.pop(seq, None)
+                    command = self.unacked.pop(seq, None)
+                    if command is not None:
+                        self.held -= len(command.data)
 
     def on_monitor(self) -> None:
         while self.monitor.poll(0):
@@ -107,7 +116,9 @@ class ActorLink:
     def expire(self, now: float, ttl: float) -> None:
         """Drop (and report) what waited here past the device's TTL: it must not fire late."""
         while self.outbox and now - self.outbox[0].received_at > ttl:
-            self.on_expired(self.outbox.popleft(), f"expired waiting for the actor (TTL {ttl:g}s)")
+            command = self.outbox.popleft()
+            self.held -= len(command.data)
+            self.on_expired(command, f"expired waiting for the actor (TTL {ttl:g}s)")
         # The actor has these and will send or drop them; we only stop holding them for a
         # resend. Oldest first (received_at nearly ascends), so this costs O(expired).
         unacked = self.unacked
@@ -116,6 +127,7 @@ class ActorLink:
             if now - command.received_at <= ttl:
                 break
             del unacked[seq]
+            self.held -= len(command.data)
 
     @property
     def waiting(self) -> int:
