@@ -32,7 +32,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from oscar import states
@@ -57,7 +57,14 @@ log = logging.getLogger(__name__)
 _short = short  # the name tests and older code know
 
 CONNECT_TIMEOUT = 3.0
+# After a working connection is lost, connect failures retry at most this far apart for
+# EXPECT_BACK_FOR seconds (a device rebooting or a cable replugged is back soon).
+EXPECT_BACK_RETRY = 0.8
+EXPECT_BACK_FOR = 60.0
 STABLE_CONNECTION = 2.0  # a persistent connection that lasted this long resets the backoff
+# Queued commands written together in one send() (each still tracked on its own in InFlight).
+WRITE_BATCH = 64
+WRITE_BATCH_BYTES = 16 * 1024
 MAX_READS_PER_WAKE = 16  # a flooding device must not starve the command socket
 DEFAULT_TTL = 10.0  # until the device's config is known
 EXPIRE_EVERY = 0.25  # queued commands are checked against TTL this often
@@ -112,6 +119,7 @@ class Actor:
         self.login_deadline = 0.0
         self._unreachable_at = -UNREACHABLE_REPORT_EVERY
         self._expire_due = 0.0
+        self._expect_back_until = 0.0  # see _failed
 
     # ---- views ---------------------------------------------------------------------------------
 
@@ -198,16 +206,25 @@ class Actor:
     # ---- commands --------------------------------------------------------------------------
 
     def handle_command(self, command: Command, peer: bytes = b"") -> None:
-        item = Pending(command, peer)
-        if not self.intake.first_time(item):
-            return  # resent after a broken connection, but we had it already (acked)
-        self.board.count("accepted")
-        if self.device is not None and not self.device.enabled:
-            self._drop(item, "device disabled")
-            return
-        # Config not known yet (just started): queue it; the TTL still applies later.
-        if not self.queue.push(item):
-            self._drop(item, f"send queue full ({self.queue.limit} commands)")
+        self.handle_commands((command,), peer)
+
+    def handle_commands(self, commands: Iterable[Command], peer: bytes = b"") -> None:
+        """Take a batch from one listener, in order, then write what may go in one pass."""
+        queued = False
+        for command in commands:
+            item = Pending(command, peer)
+            if not self.intake.first_time(item):
+                continue  # resent after a broken connection, but we had it already (acked)
+            self.board.count("accepted")
+            if self.device is not None and not self.device.enabled:
+                self._drop(item, "device disabled")
+                continue
+            # Config not known yet (just started): queue it; the TTL still applies later.
+            if not self.queue.push(item):
+                self._drop(item, f"send queue full ({self.queue.limit} commands)")
+                continue
+            queued = True
+        if not queued:
             return
         if self.state == states.READY:
             self._flush()
@@ -263,6 +280,11 @@ class Actor:
                     item = self._next_fresh(link, now)
                     if item is None:
                         return
+                    more = self._more_fresh(item, now)
+                    if more:
+                        if not self._write_batch(link, [item, *more], now):
+                            return
+                        continue
                     item.data = link.frame(item.data)
                 whole = link.write(item, fresh)
                 if fresh:
@@ -278,6 +300,36 @@ class Actor:
             return  # kernel buffer full: poll for POLLOUT (a fresh command stays queued)
         except OSError as exc:
             self._lost(f"send failed: {exc.strerror or exc}")
+
+    def _more_fresh(self, head: Pending, now: float) -> list[Pending]:
+        """Queued commands that may go right after ``head`` in the same send(): none when
+        pacing or per-command connections space them out; stops before an expired one."""
+        if self.pacing.active or self._mode == PER_COMMAND:
+            return []
+        assert self.device is not None
+        ttl, terminator = self.device.ttl, self._terminator
+        more: list[Pending] = []
+        size = len(head.data)
+        for item in self.queue.following(WRITE_BATCH - 1):
+            if now - item.command.received_at > ttl or size > WRITE_BATCH_BYTES:
+                break
+            data = item.command.data
+            item.data = data + terminator if item.command.terminate else data
+            size += len(item.data)
+            more.append(item)
+        return more
+
+    def _write_batch(self, link: TcpLink, items: list[Pending], now: float) -> bool:
+        """Write several queued commands in one send(); True when all went whole."""
+        started = link.write_batch(items)
+        for item in items[:started]:
+            self._started(item, now)
+            if item.written:
+                self.intake.ack(item)
+                link.watch.wrote(now, command=True)
+                link.command_written_at = now
+                self.board.soon()
+        return started == len(items) and items[-1].written
 
     def _flush_datagrams(self, link: UdpLink) -> None:
         """UDP: each command is one datagram, taken (sent) when the kernel accepts it."""
@@ -360,7 +412,7 @@ class Actor:
             sock = (self.connect_udp if udp else self.connect)(host, port)
         except OSError as exc:
             what = "open a UDP socket to" if udp else "connect to"
-            self._failed(f"cannot {what} {peer}: {exc.strerror or exc}")
+            self._failed(f"cannot {what} {peer}: {exc.strerror or exc}", unreachable=True)
             return
         if not udp:
             self.link = TcpLink(sock, self.unacked, self._reply_terminator, self.watch_config,
@@ -390,7 +442,8 @@ class Actor:
             code = link.connect_error()
             if code:
                 self._close()
-                self._failed(f"cannot connect to {self.board.peer}: {os.strerror(code)}")
+                self._failed(f"cannot connect to {self.board.peer}: {os.strerror(code)}",
+                             unreachable=True)
                 return
             link.connected_at = self.clock()
             self.board.count("connects")
@@ -531,15 +584,22 @@ class Actor:
         self.queue.requeue(self._close())
         if served:
             self.backoff.reset()
+            # The device was there a moment ago: while it is expected back, retry often.
+            self._expect_back_until = self.clock() + EXPECT_BACK_FOR
         self._failed(reason)
 
     def _auth_failed(self, detail: str) -> None:
         self.queue.requeue(self._close())
         self._failed(f"login failed: {detail}", state=states.AUTH_FAILED)
 
-    def _failed(self, reason: str, state: str = states.WAITING) -> None:
-        """A failure: wait a growing backoff before the next attempt."""
+    def _failed(self, reason: str, state: str = states.WAITING,
+                unreachable: bool = False) -> None:
+        """A failure: wait a growing backoff before the next attempt. Not reachable soon after
+        a working connection was lost: retry at least every EXPECT_BACK_RETRY seconds, so
+        the device is back in use within about that long after it returns."""
         delay = self.backoff.next_delay()
+        if unreachable and self.clock() < self._expect_back_until:
+            delay = min(delay, max(self.backoff.minimum, EXPECT_BACK_RETRY))
         self.board.retry_at = self.clock() + delay
         self.board.note("error", reason)
         log.warning("%s: %s; retrying in %.1fs", self.name, reason, delay)
@@ -593,7 +653,8 @@ class Actor:
         if state == states.CONNECTING and self.link is not None:
             if now >= self.connect_deadline:
                 self._close()
-                self._failed(f"no answer from {self.board.peer} within {CONNECT_TIMEOUT:g}s")
+                self._failed(f"no answer from {self.board.peer} within {CONNECT_TIMEOUT:g}s",
+                             unreachable=True)
         elif state == states.CONNECTED and self.link is not None:
             if now >= self.login_deadline:
                 self._close()

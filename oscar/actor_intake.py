@@ -7,11 +7,15 @@ DEDUP_WINDOW (listener, seq) pairs and acks a duplicate without sending it again
 
 from __future__ import annotations
 
+import time
 from collections import deque
 
 from oscar.command_queue import Pending
 
 DEDUP_WINDOW = 20_000  # recent (sender, seq) pairs remembered to discard resent duplicates
+# At most one ack message per this many seconds: the first after a quiet spell goes at once
+# (few duplicates after a kill -9 at show rates), a burst is acked in bulk.
+ACK_EVERY = 0.005
 
 
 class Intake:
@@ -44,3 +48,25 @@ class Intake:
     def take_acks(self) -> dict[bytes, list[int]]:
         acks, self.acks = self.acks, {}
         return acks
+
+
+class AckPacer:
+    """When to send the collected acks: at once after a quiet spell, then at most every
+    ACK_EVERY seconds, so a stream of cues costs one ack message per interval, not per cue."""
+
+    def __init__(self, every: float = ACK_EVERY, clock=time.monotonic):
+        self.every = every
+        self.clock = clock
+        self._next = 0.0
+
+    def wait(self) -> float:
+        """Seconds until acks waiting now may go."""
+        return max(0.0, self._next - self.clock())
+
+    def due(self) -> bool:
+        """True (and the interval starts) when acks may go now."""
+        now = self.clock()
+        if now < self._next:
+            return False
+        self._next = now + self.every
+        return True

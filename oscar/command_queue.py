@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import islice
 
 from oscar.messages import Command
 
@@ -51,6 +52,10 @@ class CommandQueue:
 
     def pop(self) -> Pending:
         return self._items.popleft()
+
+    def following(self, limit: int) -> Iterable[Pending]:
+        """Up to ``limit`` commands after the head, in order (not removed)."""
+        return islice(self._items, 1, limit + 1)
 
     def requeue(self, items: Iterable[Pending]) -> None:
         """Put commands a lost connection never delivered back in front, in their order, to go

@@ -112,6 +112,28 @@ class TcpLink:
         self.wire.wrote(item, written)
         return item.written
 
+    def write_batch(self, items: list[Pending]) -> int:
+        """Write fresh commands (framed here) in one send(): how many were started, the last
+        perhaps in part; those the kernel took no byte of are not started. BlockingIOError
+        when it took nothing, OSError if the connection failed."""
+        if self.prefix:
+            for index, item in enumerate(items):
+                if self.prefix_every or not self.commands + index:
+                    item.data = self.prefix + item.data
+        left = self.sock.send(b"".join([item.data for item in items]))
+        started = 0
+        for item in items:
+            if not left and item.data:
+                break
+            self.wire.start(item)
+            self.commands += 1
+            count = min(left, len(item.data))
+            self.wire.wrote(item, count)
+            left -= count
+            started += 1
+        self.reply_seen = False
+        return started
+
     def harvest(self) -> list[Pending]:
         """The commands the device's TCP stack has acknowledged whole since the last look."""
         try:

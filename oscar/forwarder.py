@@ -57,6 +57,9 @@ TEXT_LIMIT = 200  # characters of any detail, sender or device name we log or pu
 IMMEDIATE_SLACK = 0.002  # due sooner than this: send now, the poll could not wake earlier anyway
 PACKET_COMMAND_LIMIT = 4096  # commands (messages x devices) one packet may ask for
 SELECTION_CACHE = 1024  # (scope, target) -> devices, for patterns and groups; reset on config
+# Outboxes are checked against TTL this often (not every turn); a command sent a moment past
+# its TTL is still dropped by the actor, which checks again.
+EXPIRE_EVERY = 0.02
 
 
 def short(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -143,6 +146,7 @@ class Forwarder:
         # Unique per listener run, so an actor can tell a resend from a new command.
         self.identity = f"listener-{os.getpid()}-{time.time():.0f}".encode()
         self._seq = 0
+        self._expire_due = 0.0
 
     # ---- desired state ---------------------------------------------------------------------
 
@@ -398,8 +402,12 @@ class Forwarder:
         if self.received.due(time.monotonic()):
             for event in self.received.flush():
                 zmqutil.send(self.events, event)
+        for link in self.links.values():
+            link.flush()  # this turn's commands, one batch per device
+        if now < self._expire_due:
+            return
+        self._expire_due = now + EXPIRE_EVERY
         for name, link in self.links.items():
-            link.flush()
             device = self.devices.get(name)
             if device is not None:
                 link.expire(now, device.ttl)

@@ -287,6 +287,47 @@ class Command(Message):
         return device_topic("command", self.device)
 
 
+def _command_row(value: Any) -> Command:
+    if type(value) is Command:  # already decoded (checks are idempotent)
+        return value
+    if type(value) is not list or len(value) != 5:
+        raise _Bad("expected a command row [data, received_at, sender, seq, terminate]")
+    data, received_at, sender, seq, terminate = value
+    if type(data) is not bytes or type(sender) is not str or type(seq) is not int \
+            or type(terminate) is not bool:
+        raise _Bad("command row field of the wrong type")
+    # device is filled in by the batch (one name for every row).
+    return Command("", data, _timestamp(received_at), sender, seq, terminate)
+
+
+_command_rows = _list_of(_command_row)
+
+
+@_register
+@dataclass
+class CommandBatch(Message):
+    """Listener -> actor: the commands for one device from one listener loop turn, oldest
+    first, in one ZeroMQ message instead of one per cue. Each travels as a row
+    ``[data, received_at, sender, seq, terminate]`` with Command's meaning."""
+
+    KIND: ClassVar[str] = "commands"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"commands": _command_rows}
+    device: str
+    commands: list[Command]
+
+    def __post_init__(self) -> None:
+        for command in self.commands:
+            command.device = self.device
+
+    def topic(self) -> bytes:
+        return device_topic("commands", self.device)
+
+    def encode(self) -> list[bytes]:
+        rows = [(c.data, c.received_at, c.sender, c.seq, c.terminate) for c in self.commands]
+        body = {"k": self.KIND, "v": self.VERSION, "device": self.device, "commands": rows}
+        return [self.topic(), msgpack.packb(body, use_bin_type=True)]
+
+
 @_register
 @dataclass
 class Ack(Message):

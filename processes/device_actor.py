@@ -11,14 +11,16 @@ from __future__ import annotations
 
 import argparse
 import logging
+import math
 
 import zmq
 
 from oscar import desired_state, logsetup, zmqutil
 from oscar import settings as settings_mod
 from oscar.actor import Actor
+from oscar.actor_intake import AckPacer
 from oscar.lifeline import Lifeline, exit_now
-from oscar.messages import Ack, Command, ConfigSnapshot, DeviceConfig, Message
+from oscar.messages import Ack, Command, CommandBatch, ConfigSnapshot, DeviceConfig, Message
 from oscar.models import NAME_RE, from_dict
 
 log = logging.getLogger("oscar.device_actor")
@@ -77,17 +79,29 @@ def run(name: str) -> int:
     counters: dict[str, int] = {}
     stop = zmqutil.StopFlag()
     log.info("device actor %s started on %s", name, settings.actor_endpoint(name))
+    poller = zmq.Poller()  # one for the process; the device socket is swapped as it changes
+    poller.register(commands, zmq.POLLIN)
+    poller.register(config, zmq.POLLIN)
+    polled: tuple = (None, 0)  # (device socket, flags) registered now
+    acks = AckPacer()
     try:
         while not stop.stop:
             lifeline.beat()
-            poller = zmq.Poller()
-            poller.register(commands, zmq.POLLIN)
-            poller.register(config, zmq.POLLIN)
-            if actor.sock is not None:
-                flags = zmq.POLLIN | (zmq.POLLOUT if actor.wants_write() else 0)
-                poller.register(actor.sock, flags)
-            ready = dict(poller.poll(timeout=actor.next_timeout() * 1000))
             tcp = actor.sock
+            flags = 0
+            if tcp is not None:
+                flags = zmq.POLLIN | (zmq.POLLOUT if actor.wants_write() else 0)
+            if polled != (tcp, flags):
+                if polled[0] is not None and polled[0] is not tcp:
+                    poller.unregister(polled[0])
+                if tcp is not None:
+                    poller.register(tcp, flags)  # registering again changes the flags
+                polled = (tcp, flags)
+            timeout = actor.next_timeout()
+            if actor.intake.acks:
+                timeout = min(timeout, acks.wait())
+            # Whole ms, rounded up: a fraction would be cut to 0 and spin until it is due.
+            ready = dict(poller.poll(timeout=math.ceil(timeout * 1000)))
             # pyzmq reports plain sockets by file descriptor, ZeroMQ sockets by object.
             if tcp is not None and tcp.fileno() in ready:
                 flags = ready[tcp.fileno()]
@@ -103,14 +117,17 @@ def run(name: str) -> int:
             if commands in ready:
                 # Bounded, so the TCP socket gets its turn again under a burst of cues.
                 for peer, message in zmqutil.drain_routed(commands, counters, limit=256):
-                    if isinstance(message, Command):
+                    if isinstance(message, CommandBatch):
+                        actor.handle_commands(message.commands, peer)
+                    elif isinstance(message, Command):
                         actor.handle_command(message, peer)
             actor.tick()
-            for peer, seqs in actor.take_acks().items():
-                try:
-                    commands.send_multipart([peer, *Ack(name, seqs).encode()], zmq.NOBLOCK)
-                except zmq.Again:
-                    pass  # that listener is gone or stuck; it resends what it still needs
+            if actor.intake.acks and acks.due():
+                for peer, seqs in actor.take_acks().items():
+                    try:
+                        zmqutil.send_frames(commands, [peer, *Ack(name, seqs).encode()])
+                    except zmq.Again:
+                        pass  # that listener is gone or stuck; it resends what it still needs
     finally:
         lifeline.stop()
         actor.shutdown()

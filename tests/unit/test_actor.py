@@ -656,3 +656,28 @@ def test_wire_machine_long():
         run = machine.TestCase("runTest")
         run.settings = settings(max_examples=3000, stateful_step_count=80, deadline=None)
         run.runTest()
+
+
+def test_after_losing_a_working_connection_retries_stay_short_while_the_device_is_away(
+        clock, emitted):
+    actor, link = wired(clock, emitted)
+    clock.now += 5  # a connection that served
+    link.current.error = ConnectionResetError(104, "Connection reset by peer")
+    actor.handle_command(command("X", clock.now))  # the send fails: the connection is lost
+    assert actor.state == states.WAITING
+
+    def refuse(host, port):
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    actor.connect = refuse
+    delays = []
+    for _ in range(6):
+        clock.now = actor.retry_at
+        actor.tick()  # connect refused: the backoff grows, but is capped while expected back
+        delays.append(actor.retry_at - clock.now)
+    assert max(delays) <= 0.8 and actor.backoff.attempts >= 6
+    clock.now += 120  # long gone: the usual growing backoff again
+    actor.tick()
+    clock.now = actor.retry_at
+    actor.tick()
+    assert actor.retry_at - clock.now > 0.8

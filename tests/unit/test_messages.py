@@ -5,6 +5,7 @@ from oscar.messages import (
     Ack,
     ActorStatus,
     Command,
+    CommandBatch,
     ConfigSnapshot,
     DecodeError,
     DeviceConfig,
@@ -26,6 +27,10 @@ DEVICE = {"name": "proj", "host": "127.0.0.1", "port": 9999, "enabled": True,
 EXAMPLES = [
     (Command(device="proj", data=b"%1POWR 1\xff\x00", received_at=1700000000.25,
              sender="10.0.0.5:53000", seq=7, terminate=False), b"command.proj:"),
+    (CommandBatch(device="proj", commands=[
+        Command(device="proj", data=b"A\xff", received_at=1700000000.25, sender="h:1", seq=8),
+        Command(device="proj", data=b"B", received_at=1700000000.5, seq=9, terminate=False)]),
+     b"commands.proj:"),
     (Ack(device="proj", seqs=[7, 8]), b"ack.proj:"),
     (DeviceConfig(name="proj", device=DEVICE, revision=3), b"config.device.proj:"),
     (DeviceConfig(name="proj", device=None, revision=4), b"config.device.proj:"),
