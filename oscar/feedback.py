@@ -29,7 +29,7 @@ from oscar.feedback_targets import Target, parse_targets
 from oscar.messages import ActorStatus, Event, FeedbackTargets, Message
 from oscar.models import Device
 from oscar.osc_decode import encode_message
-from oscar.ratelimit import RateLimiter
+from oscar.ratelimit import RateLimiter, Window
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,6 @@ GRACE = 6.0  # after start (or after the registry comes back): no not_running ye
 TICK = 0.25
 MAX_TEXT = 1000  # bytes of text in any string argument we send
 MAX_QUERY_ANSWERS = 64  # devices one query (a pattern or group) is answered for
-OK_STATES = frozenset({"ready", "idle"})
 NOT_RUNNING = "not_running"
 # What an actor reports when it summarises its own reply rate limit (contract C).
 COUNTERS = ("feedback_rate_limited", "queries", "feedback_errors")
@@ -136,7 +135,7 @@ def check_message(device_states: Iterable[tuple[str, str]]) -> bytes:
     """``/oscar/check s ok`` when every enabled device is ready or idle, else
     ``/oscar/check s not_ready s "NAME STATE, NAME STATE"`` (disabled devices left out)."""
     bad = [f"{name} {_clip(state, 64)}" for name, state in device_states
-           if state not in OK_STATES and state != states.DISABLED]
+           if state not in states.OK and state != states.DISABLED]
     if not bad:
         return encode_message("/oscar/check", [("s", "ok")])
     return encode_message("/oscar/check", [("s", "not_ready"), ("s", _clip(", ".join(bad)))])
@@ -157,7 +156,8 @@ class Feedback:
         self.started = clock()
         self.feed_at = 0.0  # when the registry's stream last said anything
         self.feed_back_at = self.started  # when it came back after a silence
-        self._windows: dict[str, list] = {}  # device -> [window start, count, suppressed]
+        self._windows: dict[str, Window] = {}  # device -> its reply window
+        self._hidden_sender: dict[str, str] = {}  # device -> sender of its last hidden reply
         self._tick_due = 0.0
         self.limiter = RateLimiter(1)
         links.on_ready_target = self._target_ready
@@ -257,16 +257,14 @@ class Feedback:
 
     def _reply(self, event: Event) -> None:
         name = event.device
-        now = self.clock()
         window = self._windows.get(name)
-        if window is None or now - window[0] >= 1.0:
-            if window is not None:
-                self._summarise(name, window)
-            window = self._windows[name] = [now, 0, 0, ""]
-        window[1] += 1
-        if window[1] > REPLIES_PER_SECOND:
-            window[2] += 1
-            window[3] = event.sender
+        if window is None:
+            window = self._windows[name] = Window(REPLIES_PER_SECOND)
+        show, ended = window.admit(self.clock())
+        if ended:
+            self._summarise(name, ended)
+        if not show:
+            self._hidden_sender[name] = event.sender
             self.counters["feedback_rate_limited"] += 1
             return
         self._send(reply_message(name, event.detail), event.sender)
@@ -276,16 +274,10 @@ class Feedback:
         count = event.detail.split(" ", 1)[0]
         missed = int(count) if count.isdigit() and len(count) < 10 else 0
         self.counters["feedback_rate_limited"] += missed
-        self._send(device_error_message(event.device, f"{missed} more replies within a second "
-                                        f"not forwarded (rate limit {REPLIES_PER_SECOND}/s)"),
-                   event.sender)
+        self._send(_not_forwarded(event.device, missed), event.sender)
 
-    def _summarise(self, name: str, window: list) -> None:
-        if window[2]:
-            self._send(device_error_message(
-                name, f"{window[2]} more replies within a second not forwarded (rate limit "
-                f"{REPLIES_PER_SECOND}/s)"), window[3])
-            window[2] = 0
+    def _summarise(self, name: str, hidden: int) -> None:
+        self._send(_not_forwarded(name, hidden), self._hidden_sender.pop(name, ""))
 
     def _send(self, packet: bytes, sender: str = "") -> None:
         self.links.send(packet)
@@ -337,8 +329,10 @@ class Feedback:
     def _tick(self, now: float) -> None:
         self._update_states()
         for name, window in list(self._windows.items()):
-            if now - window[0] >= 1.0:
-                self._summarise(name, window)
+            if now - window.start >= 1.0:
+                hidden = window.take_hidden(now)
+                if hidden:
+                    self._summarise(name, hidden)
                 del self._windows[name]
         self.links.tick()
 
@@ -360,3 +354,8 @@ class Feedback:
 
     def close(self) -> None:
         self.links.close()
+
+
+def _not_forwarded(name: str, count: int) -> bytes:
+    return device_error_message(name, f"{count} more replies within a second not forwarded "
+                                      f"(rate limit {REPLIES_PER_SECOND}/s)")

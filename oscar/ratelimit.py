@@ -31,3 +31,35 @@ class RateLimiter:
             return True
         self.suppressed[key] = self.suppressed.get(key, 0) + 1
         return False
+
+
+class Window:
+    """Counts events in one-second windows; says which to show and how many were hidden."""
+
+    def __init__(self, limit: int):
+        self.limit = limit
+        self.start = 0.0
+        self.count = 0
+        self.hidden = 0
+
+    def admit(self, now: float) -> tuple[bool, int]:
+        """(show this one?, how many the window that just ended hid: report them first)."""
+        ended = 0
+        if now - self.start >= 1.0:
+            ended, self.hidden = self.hidden, 0
+            self.start, self.count = now, 0
+        self.count += 1
+        if self.count > self.limit:
+            self.hidden += 1
+            return False, ended
+        return True, ended
+
+    def take_hidden(self, now: float) -> int:
+        """The hidden count of a window that has ended (0 if none, or still open)."""
+        if not self.hidden or now - self.start < 1.0:
+            return 0
+        hidden, self.hidden = self.hidden, 0
+        return hidden
+
+    def due(self) -> float | None:
+        return self.start + 1.0 if self.hidden else None
