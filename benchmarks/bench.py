@@ -125,7 +125,8 @@ def run_matrix(systems: list[str], protos: list[str], rates: list[str], tcp_rate
                 for rep in range(reps):
                     order = chosen if rep % 2 == 0 else chosen[::-1]
                     for system in order:
-                        row = trial(system, device, proto, RATES[rate_name], seconds, quiet)
+                        rate = RATES[rate_name] if rate_name in RATES else int(rate_name)
+                        row = trial(system, device, proto, rate, seconds, quiet)
                         row.update(system=system.name, proto=proto, rate=rate_name, rep=rep)
                         trials.append(row)
                         print(f"  {proto:4} {rate_name:>5}/s rep {rep} {system.name:7} "
@@ -197,6 +198,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scale", help="device counts, e.g. 1,10,100 (quick 10,100; none: skip)")
     parser.add_argument("--scale-load", default="10:50000",
                         help="N:RATE: with N devices also send RATE cues/s spread over them")
+    parser.add_argument("--load-seconds", type=float, default=5.0,
+                        help="how long the --scale-load trial sends")
+    parser.add_argument("--sustain", default="20000:10",
+                        help="RATE:SECONDS: one long Oscar trial at RATE cues/s (none: skip)")
     parser.add_argument("--idle-seconds", type=float, default=10.0)
     parser.add_argument("--quiet-seconds", type=float, default=0.5,
                         help="a cue not there after this long without any arrival is lost")
@@ -224,11 +229,18 @@ def main(argv: list[str] | None = None) -> int:
                                   tcp_rates, seconds, reps, args.quiet_seconds)
     result["summary"] = summarise(result["trials"])
     result["ratios"] = ratios(result["summary"])
+    if args.sustain != "none" and "oscar" in args.systems.split(","):
+        rate_name, sustain_seconds = args.sustain.split(":")
+        print(f"sustained: {rate_name} cues/s for {sustain_seconds} s", flush=True)
+        result["sustained"] = [
+            {**row, "seconds": float(sustain_seconds)} for row in summarise(run_matrix(
+                ["oscar"], ["udp"], [rate_name], [], float(sustain_seconds), 1,
+                args.quiet_seconds))]
     if scale != "none":
         import bench_scale
         result["scale"] = [bench_scale.scale(int(n), args.idle_seconds,
                                              load_rate if int(n) == load_devices else 0,
-                                             seconds)
+                                             args.load_seconds)
                            for n in scale.split(",")]
     if not args.no_recovery and "oscar" in args.systems.split(","):
         import bench_scale
@@ -240,7 +252,9 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=1) + "\n")
     import bench_report
+    import bench_targets
     print(bench_report.table(result))
+    print(bench_targets.table(result))
     plot = bench_report.plot(result, args.out.with_suffix(".png"))
     print(f"written to {args.out}" + (f" and {plot}" if plot else ""))
     return 0

@@ -15,6 +15,10 @@ def fmt(value, width: int) -> str:
     return f" {value:>{width - 1}}"
 
 
+def _per_type(values: dict, unit: str) -> str:
+    return ", ".join(f"{k} {v}{unit}" for k, v in values.items())
+
+
 def table(result: dict) -> str:
     lines = ["", "latency in µs (OSC sent -> bytes at the device), CPU in µs per delivered cue "
              "(all the system's processes); medians over repetitions",
@@ -42,6 +46,9 @@ def table(result: dict) -> str:
         lines += ["", f"scale {s['devices']} devices: all ready {s['ready_seconds']} s after "
                   f"`oscar import`; idle {s['idle_cpu_pct']} % of one core over "
                   f"{s['idle_seconds']} s; RSS {rss}"]
+        if "ready_cpu_seconds" in s:
+            lines.append(f"  CPU until ready: {_per_type(s['ready_cpu_seconds'], ' s')}")
+        lines.append(f"  idle CPU: {_per_type(s['idle_cpu_pct_per_process_type'], ' %')}")
         if "load" in s:
             ld = s["load"]
             lines.append(f"  {ld['rate']} cues/s over {s['devices']} devices for {ld['seconds']} s "
@@ -49,8 +56,12 @@ def table(result: dict) -> str:
                          f"p50 {ld['p50_us']} µs, p99 {ld['p99_us']} µs")
     rec = result.get("recovery")
     if rec:
+        respawn = rec["actor_kill"].get("respawn_s")
         lines += ["", f"recovery: actor kill -9 -> device reconnected in "
-                  f"{rec['actor_kill']['reconnect_s']} s, {rec['actor_kill']['lost']} of "
+                  f"{rec['actor_kill']['reconnect_s']} s"
+                  + (f" (started again by supervisord after {respawn} s)" if respawn is not None
+                     else "")
+                  + f", {rec['actor_kill']['lost']} of "
                   f"{rec['actor_kill']['sent']} cues lost at {rec['actor_kill']['rate']}/s; "
                   f"device back after {rec['device_back']['down_s']} s away -> reconnected "
                   f"{rec['device_back']['reconnect_s']} s after it listened again"]
@@ -129,4 +140,7 @@ if __name__ == "__main__":
     data = json.loads(Path(sys.argv[1] if len(sys.argv) > 1 else
                            Path(__file__).parent / "results" / "bench.json").read_text())
     print(markdown(data))
+    import bench_targets
+    print()
+    print(bench_targets.markdown(data))
     print(table({k: v for k, v in data.items() if k not in ("summary", "ratios")}))

@@ -1,11 +1,12 @@
 """Scale and recovery runs of the benchmark (issue 10), each on a fresh Oscar.
 
-- scale(n): time from `oscar import` of n devices until all are ready; the whole system's idle
-  CPU (% of one core) over ``idle_seconds``; resident memory per process type; with
-  ``load_rate``, then that many cues a second over UDP spread evenly over the n devices.
-- recovery(): an actor killed with SIGKILL under 1000 cues/s (time until its device has a
-  connection again, cues lost); a device that goes away for a while and comes back (time from
-  it listening again to Oscar's connection).
+- scale(n): time from `oscar import` of n devices until all are ready, and the CPU time each
+  process type spent meanwhile; the whole system's idle CPU (% of one core) over
+  ``idle_seconds``; resident memory per process type; with ``load_rate``, then that many cues
+  a second over UDP spread evenly over the n devices.
+- recovery(): an actor killed with SIGKILL under 1000 cues/s (time until supervisord started it
+  again and until its device has a connection again, cues lost); a device that goes away for a
+  while and comes back (time from it listening again to Oscar's connection).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 
 from bench_procs import cpu_delta, cpu_snapshot, rss_kb
 from bench_systems import HERE, StampDevice, oscar_processes, start_oscar, stop_oscar, wait_ok
@@ -36,12 +38,18 @@ def scale(n: int, idle_seconds: float = 10.0, load_rate: int = 0,
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
             json.dump(export, handle)
         try:
+            labels = oscar_processes(system)
+            before = cpu_snapshot(labels)
             start = time.monotonic()
             done = system.cli("import", handle.name, timeout=120)
             if done.returncode != 0:
                 raise RuntimeError(f"oscar import failed: {done.stderr or done.stdout}")
             wait_ok(system, names, timeout=120)
             ready = time.monotonic() - start
+            # CPU time spent on the way (actors count from their start): on a shared machine
+            # a steadier figure than the wall time, which waits for whatever else runs.
+            labels.update(oscar_processes(system))
+            ready_cpu = cpu_delta(before, cpu_snapshot(labels), labels)
         finally:
             os.unlink(handle.name)
         time.sleep(2.0)  # start-up work settles
@@ -66,7 +74,9 @@ def scale(n: int, idle_seconds: float = 10.0, load_rate: int = 0,
                                                       - sent["start_ns"]) / 1e9)), **row}}
         return {
             **loaded,
-            "devices": n, "ready_seconds": round(ready, 2), "idle_seconds": idle_seconds,
+            "devices": n, "ready_seconds": round(ready, 2),
+            "ready_cpu_seconds": {k: round(v / 1e6, 2) for k, v in sorted(ready_cpu.items())},
+            "idle_seconds": idle_seconds,
             "idle_cpu_pct": round(sum(cpu.values()) / (idle_seconds * 1e6) * 100, 2),
             "idle_cpu_pct_per_process_type": {k: round(v / (idle_seconds * 1e6) * 100, 2)
                                               for k, v in sorted(cpu.items())},
@@ -84,6 +94,17 @@ def _first_accept_after(device: StampDevice, port: int, after_ns: int) -> int | 
     return min(times) if times else None
 
 
+def _respawned_after(system, program: str, after: float) -> float | None:
+    """Seconds from ``after`` (time.time()) to supervisord's next "spawned" line for
+    ``program``: its share of a recovery (the rest is the actor's start and connect)."""
+    for line in (system.home / "logs" / "supervisord.log").read_text().splitlines():
+        if f"spawned: '{program}'" in line:
+            stamp = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+            if stamp >= after - 0.001:  # the log has milliseconds
+                return round(max(0.0, stamp - after), 3)
+    return None
+
+
 def recovery(rate: int = 1000, down_seconds: float = 3.0) -> dict:
     device = StampDevice()
     system = start_oscar()
@@ -99,7 +120,7 @@ def recovery(rate: int = 1000, down_seconds: float = 3.0) -> dict:
                                 stdout=subprocess.PIPE, text=True)
         time.sleep(1.5)
         pid = system.pid_of("oscar-device-bench")
-        killed = time.monotonic_ns()
+        killed, killed_at = time.monotonic_ns(), time.time()
         os.kill(pid, signal.SIGKILL)
         back = wait_for(lambda: _first_accept_after(device, device.port, killed), timeout=30,
                         interval=0.01, message="actor to reconnect after kill -9")
@@ -112,6 +133,7 @@ def recovery(rate: int = 1000, down_seconds: float = 3.0) -> dict:
         status = system.device_status("bench")
         actor_kill = {"oscar_counted": {k: status.get(k) for k in ("sent", "dropped")},
                       "rate": rate, "reconnect_s": round((back - killed) / 1e9, 3),
+                      "respawn_s": _respawned_after(system, "oscar-device-bench", killed_at),
                       **{k: row[k] for k in ("sent", "lost", "duplicated", "reordered")}}
         # 2. the device goes away and comes back.
         device.cmd(f"close {device.port}")

@@ -226,9 +226,10 @@ class Actor:
             queued = True
         if not queued:
             return
-        if self.state == states.READY:
+        state = self.board.state
+        if state == states.READY:
             self._flush()
-        elif self.state == states.IDLE:
+        elif state == states.IDLE:
             self._start_connect()
 
     def _next_fresh(self, link: Link, now: float) -> Pending | None:
@@ -296,6 +297,8 @@ class Actor:
                 link.watch.wrote(now, command=True)
                 link.command_written_at = now
                 self.board.soon()
+                if self.queue.head() is None and not link.control:
+                    return  # the common end: everything went (saves a pass of the checks)
         except BlockingIOError:
             return  # kernel buffer full: poll for POLLOUT (a fresh command stays queued)
         except OSError as exc:
@@ -705,7 +708,9 @@ class Actor:
     def next_timeout(self) -> float:
         """Seconds until tick() has something to do."""
         now = self.clock()
-        due = [now + 0.5, *self.board.next_due(), *self.reports.next_due()]
+        due = [*self.board.next_due(), *self.reports.next_due()]
+        if self.queue.head() is not None:
+            due.append(self._expire_due)  # queued commands must not outlive their TTL
         link = self.link
         state = self.state
         if state == states.CONNECTING:
@@ -732,6 +737,30 @@ class Actor:
                 idle = self.mode == ON_DEMAND and not (link.wire or link.control or queued)
                 due += link.watch.next_due(keepalive=not blocked, idle=idle)
         return max(0.0, min(due) - now)
+
+    def wake_after_commands(self, wake_at: float, dropped: int,
+                            polled: socket.socket | None) -> float:
+        """When the loop must next run tick() and look at the poller again, after a turn that
+        only took commands (the loop's fast path): ``wake_at`` still, or sooner for the timers
+        the written commands start (in-flight bytes to count, a reply timeout, the status);
+        0.0 (at once) when the turn changed more than that: a state, the socket the loop
+        polls (``polled``), a command still queued or half-written, a drop (``dropped`` was
+        the counter before), pacing or a per-command connection."""
+        link = self.link
+        if (link is None or link.sock is not polled or self.board.state != states.READY
+                or self.queue.head() is not None or link.control or link.wire.partial() is not None
+                or self.pacing.active or self._mode == PER_COMMAND
+                or self.board.counters["dropped"] != dropped):
+            return 0.0
+        if link.wire:
+            wake_at = min(wake_at, self.clock() + IN_FLIGHT_CHECK)
+        status_due = self.board.status_due
+        if status_due and status_due < wake_at:
+            wake_at = status_due
+        watch = link.watch
+        if watch.awaiting_since and watch.config.reply_timeout:
+            wake_at = min(wake_at, watch.next_due(keepalive=False, idle=False)[0])
+        return wake_at
 
     def wants_write(self) -> bool:
         self._gate_seen_open = True

@@ -11,6 +11,12 @@ discards a resent command it already had (same sender, same seq).
 Commands go in batches: ``submit`` only queues, and the listener's loop calls ``flush`` once a
 turn, after it has drained its sockets, so a burst of cues costs one ZeroMQ message per device
 (a ``CommandBatch``), not one per cue.
+
+Acks free what the listener holds for a resend. The listener does not poll this socket (an
+ack would cost a wake-up of its own at every 5 ms): it reads the waiting acks with
+``read_acks`` on every loop turn while commands are unacked, and sleeps at most ACK_WAIT then.
+Acks must not lie unread for long: ZeroMQ discards what is unread when the connection breaks
+(``IMMEDIATE``), and a command whose ack was lost is sent again after an actor ``kill -9``.
 """
 
 from __future__ import annotations
@@ -26,13 +32,22 @@ from oscar import zmqutil
 from oscar.messages import Ack, Command, CommandBatch
 
 log = logging.getLogger(__name__)
-# Commands held for an actor that is not taking them; more are refused. An actor restart takes
-# about a second: at 1000 cues/s a 1000-command outbox could overflow during one.
-OUTBOX_LIMIT = 10_000
-OUTBOX_BYTES = 16 * 1024 * 1024  # and at most this much data: 64 KiB cues must not bloat us
+# Commands held for an actor that is not taking them (queued and unacked); more are refused.
+# An actor restart takes a fraction of a second, and an actor under a 20 000 cues/s flood falls
+# behind by up to a second or two now and then: the outbox rides that out (10 000 refused cues
+# in such a run). The memory stays bounded by OUTBOX_BYTES, which counts each command's data
+# plus COMMAND_OVERHEAD (the Python objects around it): at most 16 MiB per device.
+OUTBOX_LIMIT = 50_000
+OUTBOX_BYTES = 16 * 1024 * 1024
+COMMAND_OVERHEAD = 256
 # One batch stays well under the actor's MAXMSGSIZE (256 KiB) even with 64 KiB commands.
 BATCH_BYTES = 128 * 1024
 BATCH_COMMANDS = 256
+_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
+# Unacked commands beyond this: read the acks right after a send, not at the turn's end.
+READ_ACKS_AT = 2000
+# While commands are unacked the listener sleeps at most this long, then reads their acks.
+ACK_WAIT = 0.01
 
 
 class OutboxFull(Exception):
@@ -50,22 +65,24 @@ class ActorLink:
             zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
         self.broken = False  # connection lost; hold everything until a new one is up
         zmqutil.connect(self.sock, endpoint)  # CURVE client if tcp://
+        self.topic = CommandBatch.topic_of(name)
         self.outbox: deque[Command] = deque()
         self.unacked: OrderedDict[int, Command] = OrderedDict()
-        self.held = 0  # bytes of data in outbox and unacked
+        self.held = 0  # bytes held in outbox and unacked, COMMAND_OVERHEAD each included
         self.on_expired = on_expired
         self.resent = 0
 
     def submit(self, command: Command) -> None:
-        if not self.outbox and not self.unacked:
-            self.held = 0
-        if (len(self.outbox) + len(self.unacked) >= OUTBOX_LIMIT
-                or self.held + len(command.data) > OUTBOX_BYTES):
-            raise OutboxFull(f"{len(self.outbox) + len(self.unacked)} commands "
-                             f"({self.held} bytes) already waiting for {self.name!r}, "
-                             "whose actor is not taking them")
-        self.held += len(command.data)
-        self.outbox.append(command)  # sent by flush(), at the end of the loop turn
+        outbox, unacked = self.outbox, self.unacked
+        # Nothing held: start the byte count afresh (it cannot drift over a long show).
+        cost = len(command.data) + COMMAND_OVERHEAD
+        held = (self.held if outbox or unacked else 0) + cost
+        if held > OUTBOX_BYTES or len(outbox) + len(unacked) >= OUTBOX_LIMIT:
+            raise OutboxFull(f"{len(outbox) + len(unacked)} commands "
+                             f"({held - cost} bytes) already waiting for "
+                             f"{self.name!r}, whose actor is not taking them")
+        self.held = held
+        outbox.append(command)  # sent by flush(), at the end of the loop turn
 
     def flush(self) -> None:
         outbox = self.outbox
@@ -77,28 +94,36 @@ class ActorLink:
                 if batch and (size > BATCH_BYTES or len(batch) >= BATCH_COMMANDS):
                     break
                 batch.append(command)
-            if not zmqutil.send(self.sock, CommandBatch(self.name, batch)):
+            try:
+                zmqutil.send_frames(self.sock, CommandBatch.frames(self.topic, self.name, batch))
+            except zmq.Again:
                 return  # actor not connected (or busy): keep them here, try again soon
             unacked = self.unacked
             for command in batch:
                 outbox.popleft()
                 unacked[command.seq] = command
+        if len(self.unacked) > READ_ACKS_AT:
+            self.read_acks()
 
-    def on_readable(self) -> None:
-        """Acks from the actor."""
-        for message in zmqutil.drain(self.sock):
+    def read_acks(self) -> None:
+        """The acks the actor sent since the last call (a plain EVENTS check when none)."""
+        if not self.sock.getsockopt(_EVENTS) & _POLLIN:
+            return
+        for message in zmqutil.drain(self.sock, limit=10_000):
             if isinstance(message, Ack):
                 for seq in message.seqs:
                     command = self.unacked.pop(seq, None)
                     if command is not None:
-                        self.held -= len(command.data)
+                        self.held -= len(command.data) + COMMAND_OVERHEAD
 
     def on_monitor(self) -> None:
-        while self.monitor.poll(0):
+        """The connection's events waiting, in order (a plain EVENTS read: Socket.poll builds
+        a Poller per call, and idle links are checked every second)."""
+        while self.monitor.getsockopt(_EVENTS) & _POLLIN:
             event = recv_monitor_message(self.monitor)
             log.debug("actor %s link event %s", self.name, event)
             if event["event"] == zmq.EVENT_DISCONNECTED:
-                self.on_readable()  # acks that arrived before the break still count
+                self.read_acks()  # acks that arrived before the break still count
                 self.broken = True
             elif event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED and self.broken:
                 self._requeue()
@@ -117,7 +142,7 @@ class ActorLink:
         """Drop (and report) what waited here past the device's TTL: it must not fire late."""
         while self.outbox and now - self.outbox[0].received_at > ttl:
             command = self.outbox.popleft()
-            self.held -= len(command.data)
+            self.held -= len(command.data) + COMMAND_OVERHEAD
             self.on_expired(command, f"expired waiting for the actor (TTL {ttl:g}s)")
         # The actor has these and will send or drop them; we only stop holding them for a
         # resend. Oldest first (received_at nearly ascends), so this costs O(expired).
@@ -127,7 +152,7 @@ class ActorLink:
             if now - command.received_at <= ttl:
                 break
             del unacked[seq]
-            self.held -= len(command.data)
+            self.held -= len(command.data) + COMMAND_OVERHEAD
 
     @property
     def waiting(self) -> int:

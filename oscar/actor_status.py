@@ -13,7 +13,11 @@ from oscar.messages import ActorStatus, Event, Message
 
 log = logging.getLogger("oscar.actor")
 
-HEARTBEAT = 2.0  # full status at least this often, so a restarted registry catches up
+HEARTBEAT = 5.0  # full status at least this often, so a restarted registry catches up
+# A heartbeat this close to due goes with any wake-up (the registry's config beacon every
+# 5 s, as often as HEARTBEAT, wakes every actor anyway), so an idle actor wakes once per
+# beacon, not twice. The registry counts an actor stale after three missed heartbeats.
+HEARTBEAT_EARLY = 1.0
 STATUS_COALESCE = 0.2  # counter changes are batched into one status per this interval
 COUNTERS = ("accepted", "sent", "dropped", "replies", "reply_bytes", "connects")
 
@@ -31,7 +35,7 @@ class StatusBoard:
         self.last = {"error": ("", 0.0), "command": ("", 0.0), "reply": ("", 0.0)}
         self.queued: Callable[[], int] = lambda: 0
         self.in_flight: Callable[[], int] = lambda: 0
-        self._status_due = 0.0
+        self.status_due = 0.0
         self._heartbeat_due = 0.0
 
     def count(self, key: str, amount: int = 1) -> None:
@@ -44,8 +48,8 @@ class StatusBoard:
         self.soon()
 
     def soon(self) -> None:
-        if not self._status_due:
-            self._status_due = self.clock() + STATUS_COALESCE
+        if not self.status_due:
+            self.status_due = self.clock() + STATUS_COALESCE
 
     def set_state(self, state: str, detail: str, routine: bool = False) -> None:
         """A new state: an activity event (unless ``routine``: a connection opened or closed
@@ -63,15 +67,16 @@ class StatusBoard:
 
     def report(self) -> None:
         self.emit(self.status())
-        self._status_due = 0.0
+        self.status_due = 0.0
         self._heartbeat_due = self.clock() + HEARTBEAT
 
     def report_due(self) -> bool:
         now = self.clock()
-        return now >= self._heartbeat_due or bool(self._status_due and now >= self._status_due)
+        return (now >= self._heartbeat_due - HEARTBEAT_EARLY
+                or bool(self.status_due and now >= self.status_due))
 
     def next_due(self) -> list[float]:
-        return [self._heartbeat_due] + ([self._status_due] if self._status_due else [])
+        return [self._heartbeat_due] + ([self.status_due] if self.status_due else [])
 
     def status(self) -> ActorStatus:
         last = self.last

@@ -85,6 +85,12 @@ class RevisionGate:
         self.revision = revision
         self.store_id = store_id
 
+    def behind(self, store_id: str, revision: int) -> bool:
+        """Whether a whole snapshot of (store_id, revision) would be applied (nothing moves)."""
+        if store_id and self.store_id and store_id != self.store_id:
+            return True
+        return revision > self.revision
+
     def accepts(self, store_id: str, revision: int, whole: bool = False) -> bool:
         """True when the message should be applied; the gate then moves to it. ``whole``: the
         message carries every device (a snapshot), which is not worth applying twice."""
@@ -98,3 +104,18 @@ class RevisionGate:
             self.revision = revision
             self.store_id = store_id or self.store_id
         return accepted
+
+
+def catch_up(gate: RevisionGate, path: Path, store_id: str, revision: int) -> State | None:
+    """When a beacon says (store_id, revision) is the latest and the follower behind ``gate``
+    has older: the state in the file, to apply whole (the gate moves to it). None when the
+    follower is up to date or the file is missing, unreadable or not newer."""
+    if not gate.behind(store_id, revision):
+        return None
+    try:
+        state = load(path)
+    except Unreadable:
+        return None
+    if state is None or not gate.accepts(state.store_id, state.revision, whole=True):
+        return None
+    return state

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from oscar import escapes, states
+from oscar.actor_status import HEARTBEAT as ACTOR_HEARTBEAT
 from oscar.feedback_links import Link, Links
 from oscar.feedback_targets import Target, parse_targets
 from oscar.messages import ActorStatus, Event, FeedbackTargets, Message
@@ -34,9 +35,13 @@ from oscar.ratelimit import RateLimiter, Window
 log = logging.getLogger(__name__)
 
 REPLIES_PER_SECOND = 50  # per device
-STALE = 6.0  # an enabled device with no status for this long is not_running
-GRACE = 6.0  # after start (or after the registry comes back): no not_running yet
+# An enabled device with no status for this long (three missed heartbeats, the registry's own
+# rule in oscar.status_table) is not_running.
+STALE = 3 * ACTOR_HEARTBEAT
+GRACE = STALE  # after start (or after the registry comes back): no not_running yet
 TICK = 0.25
+STATES_EVERY = 1.0  # every device's state is checked for silence this often (a status updates
+# its own device's state at once)
 MAX_TEXT = 1000  # bytes of text in any string argument we send
 MAX_QUERY_ANSWERS = 64  # devices one query (a pattern or group) is answered for
 NOT_RUNNING = "not_running"
@@ -159,6 +164,7 @@ class Feedback:
         self._windows: dict[str, Window] = {}  # device -> its reply window
         self._hidden_sender: dict[str, str] = {}  # device -> sender of its last hidden reply
         self._tick_due = 0.0
+        self._states_due = 0.0
         self.limiter = RateLimiter(1)
         links.on_ready_target = self._target_ready
         try:
@@ -327,7 +333,9 @@ class Feedback:
             self._internal("timer")
 
     def _tick(self, now: float) -> None:
-        self._update_states()
+        if now >= self._states_due:  # silence turns into not_running: seconds matter, not ms
+            self._states_due = now + STATES_EVERY
+            self._update_states()
         for name, window in list(self._windows.items()):
             if now - window.start >= 1.0:
                 hidden = window.take_hidden(now)

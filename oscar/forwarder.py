@@ -27,18 +27,18 @@ import os
 import time
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import zmq
 
-from oscar import osc_decode, osc_pattern, osc_routing, receipts, zmqutil
-from oscar.actor_link import ActorLink, OutboxFull
+from oscar import desired_state, escapes, osc_decode, osc_pattern, osc_routing, receipts, zmqutil
+from oscar.actor_link import ACK_WAIT, ActorLink, OutboxFull
 from oscar.desired_state import RevisionGate
-from oscar.messages import Command, ConfigSnapshot, DeviceConfig, Event, Message
+from oscar.messages import Command, ConfigBeacon, ConfigSnapshot, DeviceConfig, Event, Message
 from oscar.models import Device, from_dict
 from oscar.osc_decode import OscError, OscMessage
 from oscar.osc_routing import RouteError
 from oscar.ratelimit import RateLimiter
+from oscar.received_events import WINDOW as RECEIVED_WINDOW
 from oscar.received_events import ReceivedBatch
 from oscar.schedule import ScheduledCue, Scheduler
 from oscar.settings import Settings
@@ -52,14 +52,20 @@ COUNTERS = ("packets", "forwarded", "scheduled", "malformed", "framing_errors",
             "bad_encoding", "bad_hex", "bad_pattern", "disabled_device", "too_far_ahead",
             "queue_full", "not_allowed", "internal_error", "expired", "cancelled", "resent",
             "tcp_connections", "tcp_evicted", "tcp_idle_closed", "receipts",
-            "bad_messages")
+            "bad_messages", "udp_kernel_drops")
 TEXT_LIMIT = 200  # characters of any detail, sender or device name we log or put in an Event
 IMMEDIATE_SLACK = 0.002  # due sooner than this: send now, the poll could not wake earlier anyway
 PACKET_COMMAND_LIMIT = 4096  # commands (messages x devices) one packet may ask for
 SELECTION_CACHE = 1024  # (scope, target) -> devices, for patterns and groups; reset on config
+ROUTE_CACHE = 1024  # address -> (scope, target, verb) of one-string cues; cleared when full
+LANE_VERBS = frozenset({"message", "raw"})  # verbs whose one-string cues take the fast lane
 # Outboxes are checked against TTL this often (not every turn); a command sent a moment past
 # its TTL is still dropped by the actor, which checks again.
 EXPIRE_EVERY = 0.02
+# Links holding nothing are not polled; their connection events are read this often (their
+# monitor queue stays short, so a link's state is known when a cue comes for it).
+IDLE_WATCH_EVERY = 1.0
+RETRY_WAIT = 0.02  # while commands wait for an actor that is away or not taking them
 
 
 def short(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -96,13 +102,16 @@ def select(devices: list[Device], scope: str, target: str) -> list[Device]:
     return chosen
 
 
-@dataclass
 class Outcome:
-    """What one packet did, for the receipt."""
+    """What one packet did, for the receipt (a plain class: one is made per packet)."""
 
-    sent: list[str] = field(default_factory=list)
-    scheduled: list[str] = field(default_factory=list)
-    error: str = ""
+    __slots__ = ("sent", "scheduled", "error")
+
+    def __init__(self, sent: list[str] | None = None, scheduled: list[str] | None = None,
+                 error: str = "") -> None:
+        self.sent = sent if sent is not None else []
+        self.scheduled = scheduled if scheduled is not None else []
+        self.error = error
 
     def status(self) -> tuple[str, str]:
         if self.error:
@@ -123,14 +132,18 @@ def _devices(names: list[str]) -> str:
 
 class Forwarder:
     def __init__(self, ctx: zmq.Context, settings: Settings, events: zmq.Socket,
-                 on_link: Callable[[ActorLink, bool], None] | None = None):
+                 on_busy: Callable[[ActorLink, bool], None] | None = None):
         self.ctx = ctx
         self.settings = settings
         self.events = events
-        self.on_link = on_link  # (link, added): the listener keeps its poller in step
+        # (link, busy): a link starts or stops holding commands; the listener polls the
+        # connection events (monitor) of busy links only.
+        self.on_busy = on_busy
         self.devices: dict[str, Device] = {}
         self._ordered: list[Device] = []
         self._selection: dict[tuple[str, str], list[Device]] = {}
+        self._routes: dict[str, tuple[str, str, str]] = {}
+        self._lanes: dict[str, tuple[str, str, bool]] = {}  # address -> (device, encoding, term.)
         self.revision = -1
         self.gate = RevisionGate()  # which config messages are newer than what we have
         self.counters = dict.fromkeys(COUNTERS, 0)
@@ -142,6 +155,12 @@ class Forwarder:
         self.answers: list[bytes] = []  # query answers for the packet just handled
         self.received = ReceivedBatch()  # "received" events, one per device per 0.2 s
         self.links: dict[str, ActorLink] = {}
+        # The links holding commands (queued or unacked): the only ones a loop turn visits, so
+        # idle devices cost nothing per turn. Idle links catch up with their connection events
+        # every IDLE_WATCH_EVERY and when they become busy.
+        self._busy: dict[str, ActorLink] = {}
+        self._idle_watch_due = 0.0
+        self._acks_due = 0.0
         self.scheduler = Scheduler()
         # Unique per listener run, so an actor can tell a resend from a new command.
         self.identity = f"listener-{os.getpid()}-{time.time():.0f}".encode()
@@ -154,16 +173,23 @@ class Forwarder:
         self.devices = dict(devices)
         self._ordered = [self.devices[name] for name in sorted(self.devices)]
         self._selection.clear()
+        self._lanes.clear()
         self.revision = self.gate.revision = revision
         for name in list(self.links):
             if name not in self.devices:
                 link = self.links.pop(name)
-                if self.on_link is not None:
-                    self.on_link(link, False)
+                if self._busy.pop(name, None) is not None and self.on_busy is not None:
+                    self.on_busy(link, False)
                 link.close()
         self._cancel_scheduled()
 
     def apply(self, message: Message) -> None:
+        if isinstance(message, ConfigBeacon):  # behind it: the file has what we missed
+            state = desired_state.catch_up(self.gate, self.settings.desired_state_path,
+                                           message.store_id, message.revision)
+            if state is not None:
+                self.set_devices(state.devices, state.revision)
+            return
         if not isinstance(message, (ConfigSnapshot, DeviceConfig)):
             return
         snapshot = isinstance(message, ConfigSnapshot)
@@ -210,6 +236,8 @@ class Forwarder:
         self.counters["packets"] += 1
         if self.answers:
             self.answers = []
+        if self._fast_lane(packet, sender, received_at):
+            return None
         try:
             messages = osc_decode.decode_packet(packet)
         except OscError as exc:
@@ -249,14 +277,60 @@ class Forwarder:
         self.counters["receipts"] += 1
         return receipts.encode_reply(token, *outcome.status())
 
+    def _fast_lane(self, packet: bytes, sender: str, received_at: float) -> bool:
+        """The usual cue, sent on with the fewest steps: one string to an address whose whole
+        route (one enabled device, verb message or raw) the general path found before, with
+        the device list unchanged since (see ``_dispatch``). True when it was handled; else,
+        or on any error, the general path handles the packet from scratch and reports."""
+        common = osc_decode.one_string(packet)
+        if common is None:
+            return False
+        target = self._lanes.get(common[0])
+        if target is None:
+            return False
+        name, encoding, terminate = target
+        try:
+            data = escapes.decode(common[1], encoding)
+        except Exception:  # a bad escape or encoding: the general path names it
+            return False
+        self._submit(name, data, terminate, sender, received_at)
+        return True
+
+    def _route(self, message: OscMessage) -> osc_routing.Route:
+        """osc_routing.route(), remembered per address for the usual cue (one string): its
+        route depends on nothing else, and shows send the same addresses again and again."""
+        args = message.args
+        if len(args) != 1 or args[0][0] != "s":
+            return osc_routing.route(message)
+        known = self._routes.get(message.address)
+        if known is not None:
+            return osc_routing.Route(known[0], known[1], known[2], args)
+        found = osc_routing.route(message)  # raises for an address it refuses: not kept
+        if len(self._routes) >= ROUTE_CACHE:
+            self._routes.clear()
+        self._routes[message.address] = (found.scope, found.target, found.verb)
+        return found
+
     def _dispatch(self, message: OscMessage, sender: str, received_at: float,
                   outcome: Outcome) -> None:
-        found = osc_routing.route(message)
+        found = self._route(message)
         if found.verb in osc_routing.QUERY_VERBS:
             self._query(found, sender)
             return
         devices = self._select(found)
         due = message.due
+        if due is None and len(devices) == 1:  # the usual cue: one device, now
+            device = devices[0]
+            data, terminate = osc_routing.command_bytes(found, device.encoding)
+            self._submit(device.name, data, terminate, sender, received_at, outcome)
+            if found.verb in LANE_VERBS and not osc_pattern.is_pattern(found.target) \
+                    and len(message.args) == 1 and message.args[0][0] == "s":
+                # Its next cue may take the fast lane: same address, same route, until the
+                # device list changes (set_devices forgets them all).
+                if len(self._lanes) >= ROUTE_CACHE:
+                    self._lanes.clear()
+                self._lanes[message.address] = (device.name, device.encoding, terminate)
+            return
         later = due is not None and due - received_at > IMMEDIATE_SLACK
         if later and due - received_at > self.settings.osc_schedule_horizon:
             raise RouteError("too_far_ahead",
@@ -340,13 +414,19 @@ class Forwarder:
         self._seq += 1
         command = Command(device=name, data=data, received_at=received_at, sender=sender,
                           seq=self._seq, terminate=terminate)
+        link = self.links.get(name) or self.link(name)
         try:
-            self.link(name).submit(command)
+            link.submit(command)
         except OutboxFull as exc:
             self.reject("queue_full", str(exc), sender, name)
             if outcome is not None:
                 outcome.error = outcome.error or f"queue_full: {exc}"
             return
+        if name not in self._busy:
+            link.on_monitor()  # catch up: was the actor away or back while the link was idle?
+            self._busy[name] = link
+            if self.on_busy is not None:
+                self.on_busy(link, True)
         self.counters["forwarded"] += 1
         self.received.add(name, data, sender)
         if outcome is not None:
@@ -354,11 +434,30 @@ class Forwarder:
 
     # ---- scheduled cues --------------------------------------------------------------------
 
-    def next_due(self) -> float | None:
-        return self.scheduler.next_due()
+    def wake_in(self, idle: float) -> float:
+        """Seconds until the loop must turn by itself: sooner while commands wait for an
+        actor (RETRY_WAIT) or for their acks (ACK_WAIT), a scheduled cue is due or received
+        events are to be reported. One pass, few calls: this runs on every loop turn."""
+        wait = idle
+        for link in self._busy.values():
+            if link.outbox:
+                wait = RETRY_WAIT
+                break
+            if link.unacked:
+                wait = ACK_WAIT
+        if self.scheduler:
+            due = self.scheduler.next_due()
+            if due is not None:
+                wait = min(wait, due - time.time())
+        opened = self.received.opened
+        if opened:
+            wait = min(wait, opened + RECEIVED_WINDOW - time.monotonic())
+        return wait
 
     def run_due(self, now: float) -> None:
         """Submit the scheduled cues that are due; TTL counts from the due time."""
+        if not self.scheduler:
+            return
         due = self.scheduler.pop_due(now)
         if not due:
             return
@@ -377,8 +476,6 @@ class Forwarder:
             link = ActorLink(self.ctx, name, self.settings.actor_endpoint(name), self.identity,
                              self._expired)
             self.links[name] = link
-            if self.on_link is not None:
-                self.on_link(link, True)
         return link
 
     def _expired(self, command: Command, reason: str) -> None:
@@ -397,25 +494,45 @@ class Forwarder:
             self.feedback.local_event(event)
 
     def housekeeping(self, now: float) -> None:
-        """Retry sends to actors that were away, expire what waited too long, and report the
+        """Send this turn's commands (one batch per device), retry sends to actors that were
+        away, and every EXPIRE_EVERY read acks and expire what waited too long; report the
         cues received in the last window."""
-        if self.received.due(time.monotonic()):
-            for event in self.received.flush():
+        received = self.received
+        if received.opened and time.monotonic() - received.opened >= RECEIVED_WINDOW:
+            for event in received.flush():
                 zmqutil.send(self.events, event)
-        for link in self.links.values():
-            link.flush()  # this turn's commands, one batch per device
+        busy = self._busy
+        if now >= self._idle_watch_due:
+            self._idle_watch_due = now + IDLE_WATCH_EVERY
+            for name, link in self.links.items():
+                if name not in busy:
+                    link.on_monitor()
+            self.counters["resent"] = sum(link.resent for link in self.links.values())
+        if not busy:
+            return
+        for link in busy.values():
+            link.flush()
+        if now >= self._acks_due:  # see actor_link: acks are read, never polled for
+            self._acks_due = now + ACK_WAIT
+            for link in busy.values():
+                if link.unacked:
+                    link.read_acks()
         if now < self._expire_due:
             return
         self._expire_due = now + EXPIRE_EVERY
-        for name, link in self.links.items():
+        for name, link in list(busy.items()):
             device = self.devices.get(name)
             if device is not None:
                 link.expire(now, device.ttl)
-        self.counters["resent"] = sum(link.resent for link in self.links.values())
+            if not (link.outbox or link.unacked):
+                del busy[name]
+                if self.on_busy is not None:
+                    self.on_busy(link, False)
 
     @property
     def waiting(self) -> int:
-        return sum(link.waiting for link in self.links.values())
+        """Commands not handed to their actor yet (it is away or not taking them)."""
+        return sum(len(link.outbox) for link in self._busy.values())
 
     # ---- refusals --------------------------------------------------------------------------
 

@@ -14,7 +14,6 @@ else (store, logs, program files, pid file) stays in OSCAR_HOME.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import stat
 import sys
@@ -75,6 +74,8 @@ def socket_dir(home: Path, *, platform: str | None = None, uid: int | None = Non
     if len(os.fsencode(str(run))) + LONGEST_SOCKET_LEAF <= ipc_path_limit(platform):
         return run
     uid = os.getuid() if uid is None else uid
+    import hashlib  # here: it loads OpenSSL (~3.5 MB in every process), rarely needed
+
     digest = hashlib.sha1(os.fsencode(str(home))).hexdigest()[:12]
     return SHORT_SOCKET_BASE / f"oscar-{uid}-{digest}"
 

@@ -13,8 +13,11 @@ Two failures a poll loop cannot notice from inside:
   also notices that ``os.getppid()`` changed and sends the process SIGTERM itself. SIGTERM takes
   the process's normal clean shutdown path.
 
-Every poll timeout of a loop that beats must stay well below ``stall_after`` (Oscar's loops
-wait at most 0.5 s). A process stopped as a whole (SIGSTOP, a debugger) is not a stall: the
+Every poll timeout of a loop that beats must stay well below ``stall_after``: at most
+``max_wait``. The watchdog sleeps until the moment a stall could first be seen (the last beat
+plus ``stall_after``), so a loop that beats costs it about one wake-up per ``stall_after``,
+not one per second; where the kernel cannot signal a dead parent it looks every
+``check_every`` too. A process stopped as a whole (SIGSTOP, a debugger) is not a stall: the
 watchdog notices that it was itself held up and starts counting again. A hang inside C code
 that never releases the GIL stops the watchdog thread too and is not caught; Python code that
 spins (a decoder looping) is.
@@ -23,7 +26,6 @@ spins (a decoder looping) is.
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import logging
 import os
 import signal
@@ -40,6 +42,7 @@ STALL_ENV = "OSCAR_STALL_AFTER"  # seconds; tests set it low
 STALL_EXIT_CODE = 70  # EX_SOFTWARE: supervisord logs it as an unexpected exit and restarts
 STARTUP_GRACE = 20.0  # extra time before the first beat: opening a store, binding sockets
 ORPHAN_GRACE = 5.0  # after SIGTERM to ourselves, how long a clean shutdown may take
+LONGEST_SLEEP = 3600.0  # the watchdog's sleep when nothing can stall (stall_after infinite)
 STACK_LIMIT = 2000  # characters of the stalled thread's stack in the log line
 PR_SET_PDEATHSIG = 1
 # TEST ONLY: the listener stalls for good on a UDP packet whose OSC address is this value.
@@ -62,7 +65,9 @@ def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        # The process's own symbols include libc's; ctypes.util.find_library would import
+        # shutil, subprocess and the compressors (about 1 MB in every process) to find it.
+        libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
@@ -111,12 +116,18 @@ class Lifeline:
         self._orphaned_at = 0.0
         self._stop = threading.Event()
         self._check_every = check_every or min(1.0, max(self.stall_after / 4, 0.01))
+        self._planned = self._check_every  # how long the watchdog meant to sleep last time
         self._last_check = clock()
         self.pdeathsig = parent_death_signal and set_parent_death_signal()
         self._parent = getppid()
         self._thread = threading.Thread(target=self._watch, name=f"lifeline-{process}",
                                         daemon=True)
         self._thread.start()
+
+    @property
+    def max_wait(self) -> float:
+        """The longest a loop that beats may wait in one poll (seconds)."""
+        return self.stall_after / 4
 
     def beat(self) -> None:
         """Called once per loop turn: proof the loop still turns."""
@@ -130,18 +141,30 @@ class Lifeline:
         self._thread.join(timeout)
 
     def _watch(self) -> None:
-        while not self._stop.wait(self._check_every):
+        while not self._stop.wait(self._next_wait()):
             try:
                 self.check()
             except Exception:  # the watchdog must never die quietly
                 log.exception("lifeline check failed")
+
+    def _next_wait(self) -> float:
+        """Sleep until a stall could first be seen; at least check_every, and no longer than
+        that while the parent must be watched by asking getppid()."""
+        wait = self._check_every
+        if self.pdeathsig and not self.orphaned:
+            # In the start-up grace last_beat lies ahead, but the first beat may come at any
+            # moment and bring it back: never sleep past now + stall_after.
+            now = self._clock()
+            wait = max(wait, min(self.last_beat, now) + self.stall_after - now)
+        self._planned = wait = min(wait, LONGEST_SLEEP)
+        return wait
 
     def check(self) -> None:
         """One look at the loop and the parent (the watchdog thread calls it)."""
         now = self._clock()
         if self._stop.is_set():
             return
-        late, self._last_check = now - self._last_check - self._check_every, now
+        late, self._last_check = now - self._last_check - self._planned, now
         if late > self.stall_after / 2:
             # This thread did not run either: the whole process was stopped (SIGSTOP, a
             # debugger, a suspended VM) or starved of CPU. Not the loop's fault: new chance.

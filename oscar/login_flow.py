@@ -21,11 +21,14 @@ LOGIN_TIMEOUT = 5.0  # a login (greeting, prompt, challenge) must finish within 
 def start_login(device: Device) -> Any:
     """A new login session for one connection, or None when the device needs no login.
     ValueError for an unknown profile or recipe."""
-    from oscar.devices import logins, profiles
+    from oscar.devices import profiles
 
     recipe = profiles.get(device.profile).login
     if recipe == "none":
         return None
+    # Only now: the recipes import hashlib, which loads OpenSSL (~3.5 MB per actor).
+    from oscar.devices import logins
+
     return logins.start(recipe, device.username, device.password)
 
 

@@ -29,6 +29,9 @@ MAX_COUNTERS = 256  # ListenerStatus.counters entries
 COUNTER_NAME_CAP = 64
 # Timestamps are wall-clock seconds; anything outside this range cannot be shown as a date.
 MAX_TIMESTAMP = 1e11
+# One packer reused (packb builds one per call). Packing plain types never leaves C code, so
+# the GIL keeps threads from sharing it mid-call.
+_PACK = msgpack.Packer(use_bin_type=True).pack
 
 
 class DecodeError(ValueError):
@@ -320,12 +323,22 @@ class CommandBatch(Message):
             command.device = self.device
 
     def topic(self) -> bytes:
-        return device_topic("commands", self.device)
+        return self.topic_of(self.device)
+
+    @staticmethod
+    def topic_of(device: str) -> bytes:
+        return device_topic("commands", device)
 
     def encode(self) -> list[bytes]:
-        rows = [(c.data, c.received_at, c.sender, c.seq, c.terminate) for c in self.commands]
-        body = {"k": self.KIND, "v": self.VERSION, "device": self.device, "commands": rows}
-        return [self.topic(), msgpack.packb(body, use_bin_type=True)]
+        return self.frames(self.topic(), self.device, self.commands)
+
+    @classmethod
+    def frames(cls, topic: bytes, device: str, commands: list[Command]) -> list[bytes]:
+        """The encoded batch straight from its parts: the listener's hot path sends one per
+        device per loop turn and need not build the message object (topic: ``topic_of``)."""
+        rows = [(c.data, c.received_at, c.sender, c.seq, c.terminate) for c in commands]
+        body = {"k": cls.KIND, "v": cls.VERSION, "device": device, "commands": rows}
+        return [topic, _PACK(body)]
 
 
 @_register
@@ -362,7 +375,8 @@ class DeviceConfig(Message):
 @_register
 @dataclass
 class ConfigSnapshot(Message):
-    """Registry PUB, repeated every few seconds: all devices, so late joiners catch up."""
+    """Registry PUB, when the whole desired state changed (start-up, import, a restored
+    store): all devices. Between changes a ConfigBeacon says which revision is the latest."""
 
     KIND: ClassVar[str] = "config.snapshot"
     CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"devices": _list_of(_device_record)}
@@ -372,6 +386,21 @@ class ConfigSnapshot(Message):
 
     def topic(self) -> bytes:
         return b"config.snapshot:"
+
+
+@_register
+@dataclass
+class ConfigBeacon(Message):
+    """Registry PUB, every few seconds: which desired state is the latest. A follower that has
+    an older one reads the desired-state file (written before anything is published), so a
+    late joiner catches up without the whole snapshot going to every process every time."""
+
+    KIND: ClassVar[str] = "config.beacon"
+    revision: int
+    store_id: str = ""
+
+    def topic(self) -> bytes:
+        return b"config.beacon:"
 
 
 @_register

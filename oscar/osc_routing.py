@@ -63,7 +63,8 @@ class RouteError(ValueError):
         super().__init__(message)
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen: a frozen dataclass costs three times as much to build, once per cue.
+@dataclass(slots=True)
 class Route:
     scope: str    # "device" (/device/NAME/VERB), "group" (/group/TAG/VERB), "oscar" (check)
     target: str   # device name or tag, possibly an OSC pattern

@@ -32,7 +32,7 @@ def display(data: bytes) -> str:
 class ReceivedBatch:
     def __init__(self) -> None:
         self._pending: dict[str, list] = {}  # device -> [count, last data, last sender]
-        self._opened = 0.0  # when the oldest pending cue arrived (0: nothing pending)
+        self.opened = 0.0  # monotonic time the oldest pending cue arrived (0: nothing pending)
 
     def __len__(self) -> int:
         return len(self._pending)
@@ -41,8 +41,8 @@ class ReceivedBatch:
         entry = self._pending.get(device)
         if entry is None:
             self._pending[device] = [1, data, sender]
-            if not self._opened:
-                self._opened = time.monotonic()
+            if not self.opened:
+                self.opened = time.monotonic()
         else:
             entry[0] += 1
             entry[1] = data
@@ -50,10 +50,10 @@ class ReceivedBatch:
 
     def due(self, now: float) -> bool:
         """``now`` is time.monotonic()."""
-        return bool(self._opened) and now - self._opened >= WINDOW
+        return bool(self.opened) and now - self.opened >= WINDOW
 
     def next_due(self) -> float | None:
-        return self._opened + WINDOW if self._opened else None
+        return self.opened + WINDOW if self.opened else None
 
     def flush(self) -> list[Event]:
         events = []
@@ -64,5 +64,5 @@ class ReceivedBatch:
             events.append(Event("listener", "received", detail, device=device,
                                 sender=sender[:TEXT_CAP]))
         self._pending.clear()
-        self._opened = 0.0
+        self.opened = 0.0
         return events

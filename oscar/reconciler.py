@@ -52,9 +52,10 @@ class Reconciler(threading.Thread):
                     device = self._restarts.pop(0)
                     log.info("restarting the actor of %s", device)
                     self.programs.restart(device)
-                infos = self.programs.process_info()
-                self.table.processes = {info["name"]: info for info in infos}
-                self.table.processes_at = time.time()
+                infos = self.programs.changed_process_info()
+                if infos is not None:
+                    self.table.processes = {info["name"]: info for info in infos}
+                self.table.processes_at = time.time()  # what the table holds is true now
                 if self.last_error:
                     log.info("supervisord reachable again")
                 self.last_error = self.table.supervisor_error = ""
@@ -70,3 +71,4 @@ class Reconciler(threading.Thread):
                     self._wanted = wanted
             self._wake.wait(REFRESH)
             self._wake.clear()
+        self.programs.close()

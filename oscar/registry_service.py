@@ -16,6 +16,7 @@ from oscar import __version__, desired_state, feedback_config
 from oscar.errors import CodedError
 from oscar.history import History
 from oscar.messages import (
+    ConfigBeacon,
     ConfigSnapshot,
     DeviceConfig,
     Event,
@@ -55,6 +56,8 @@ class RegistryService:
         self.feedback_source = feedback_config.FROM_SETTING
         self.started_at = time.time()
         self.counters: dict[str, int] = {}  # the control and events sockets' (bad_messages)
+        self._snapshot: tuple[tuple[int, str], ConfigSnapshot] | None = None
+        self._published = (-1, "")  # (revision, store id) last written and published
 
     # ---- boundary ---------------------------------------------------------------------------
 
@@ -80,9 +83,17 @@ class RegistryService:
 
     # ---- desired state ----------------------------------------------------------------------
 
+    def beacon(self) -> ConfigBeacon:
+        """Which desired state is the latest written and published (repeated every 5 s in
+        place of the whole snapshot: followers behind it read the desired-state file)."""
+        return ConfigBeacon(*self._published)
+
     def snapshot(self) -> ConfigSnapshot:
-        return ConfigSnapshot([d.to_dict() for d in self.store.list()], self.store.revision,
-                              self.store.store_id)
+        """The whole desired state; built again only when the store's revision moved."""
+        key = (self.store.revision, self.store.store_id)
+        if self._snapshot is None or self._snapshot[0] != key:
+            self._snapshot = key, ConfigSnapshot([d.to_dict() for d in self.store.list()], *key)
+        return self._snapshot[1]
 
     def load_feedback(self) -> None:
         """At start-up: the stored feedback targets (seeded from the setting)."""
@@ -104,13 +115,15 @@ class RegistryService:
         devices = self.store.list()
         revision, store_id = self.store.revision, self.store.store_id
         desired_state.write(self.settings.desired_state_path, devices, revision, store_id)
-        self.publish(ConfigSnapshot([d.to_dict() for d in devices], revision, store_id))
+        self._published = (revision, store_id)
+        self.publish(self.snapshot())
         self.reconciler.want([d.name for d in devices if d.enabled])
 
     def _changed(self, name: str, device: Device | None) -> None:
         devices = self.store.list()
         revision, store_id = self.store.revision, self.store.store_id
         desired_state.write(self.settings.desired_state_path, devices, revision, store_id)
+        self._published = (revision, store_id)
         self.publish(DeviceConfig(name, device.to_dict() if device else None, revision,
                                   store_id))
         self.reconciler.want([d.name for d in devices if d.enabled])
@@ -234,7 +247,7 @@ class RegistryService:
                     "tcp_port": self.settings.osc_tcp_port},
             "web": {"host": self.settings.web_host, "port": self.settings.web_port},
             "endpoints": self.settings.endpoints(),
-            "processes": sorted(self.table.processes.values(), key=lambda p: p["name"]),
+            "processes": self.table.process_rows(),
             "supervisor_error": self.table.supervisor_error,
             "listener": self.table.listener_row(),
             "schema_version": self.store.schema_version,

@@ -7,7 +7,6 @@ to keep the listener, registry, actors and web UI in agreement.
 
 from __future__ import annotations
 
-import hashlib
 import math
 import os
 import sys
@@ -125,6 +124,8 @@ class Settings:
         path = self.socket_dir / "actors" / f"{name}.sock"
         if len(os.fsencode(str(path))) > home_mod.ipc_path_limit():
             # Long device names would not fit in a socket path: use a short, stable digest.
+            import hashlib  # here: it loads OpenSSL (~3.5 MB in every actor), rarely needed
+
             path = path.with_name(hashlib.sha1(name.encode()).hexdigest()[:16] + ".sock")
         return f"ipc://{path}"
 

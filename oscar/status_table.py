@@ -5,17 +5,25 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import asdict
+from datetime import timedelta
 from typing import Any
 
 from oscar import states
+from oscar.actor_status import HEARTBEAT as ACTOR_HEARTBEAT
 from oscar.messages import ActorStatus, ListenerStatus
 from oscar.models import Device
 from oscar.supervisor_client import program_name
 
 RUNNING = "RUNNING"
-# A loop that has missed three heartbeats (actors and the listener report every 2 s) is shown as
-# stale while supervisord still says RUNNING: the process is there but not turning.
-STALE_AFTER = 6.0
+# The run that reported is still there (STARTING: up for less than startsecs, yet it may well
+# be connected already; a report of another run is set aside before this is asked).
+ALIVE = (RUNNING, "STARTING")
+# A loop that has missed three heartbeats is shown as stale while supervisord still says
+# RUNNING: the process is there but not turning. Actors report at least every
+# actor_status.HEARTBEAT, the listener every 2 s (processes/listener.py).
+MISSED_HEARTBEATS = 3
+STALE_AFTER = MISSED_HEARTBEATS * ACTOR_HEARTBEAT
+LISTENER_STALE_AFTER = MISSED_HEARTBEATS * 2.0
 LISTENER_PROGRAM = "oscar-listener"
 # Counters an actor keeps per run (per process). The registry adds up runs into totals that
 # survive actor restarts and re-enables, and registry restarts through oscar/totals_file.py.
@@ -146,7 +154,7 @@ class StatusTable:
         row.update(base)
         if not device.enabled:
             row["state"] = states.DISABLED
-        elif status is None or (process and process["statename"] != RUNNING
+        elif status is None or (process and process["statename"] not in ALIVE
                                 and status.at < self.processes_at):
             row["state"] = states.NOT_RUNNING
         for key in ("sent", "dropped", "queued", "in_flight", "accepted", "replies", "connects",
@@ -183,11 +191,24 @@ class StatusTable:
             return not self.processes or bool(self.supervisor_error)
         return process["statename"] == RUNNING
 
+    def process_rows(self, now: float | None = None) -> list[dict[str, Any]]:
+        """supervisord's process info by name, with ``now`` and a running program's uptime
+        brought up to date (the reconciler reads the info again only when a state changes)."""
+        now = int(time.time() if now is None else now)
+        rows = []
+        for info in sorted(self.processes.values(), key=lambda p: p["name"]):
+            row = dict(info, now=now)
+            if info["statename"] == RUNNING:  # supervisor's own wording
+                uptime = timedelta(seconds=max(0, now - info["start"]))
+                row["description"] = f"pid {info['pid']}, uptime {uptime}"
+            rows.append(row)
+        return rows
+
     def listener_row(self) -> dict[str, Any] | None:
         if self.listener is None:
             return None
         row = asdict(self.listener)
         row["age"] = max(0.0, time.time() - self.listener.at)
-        row["stale"] = (row["age"] > STALE_AFTER
+        row["stale"] = (row["age"] > LISTENER_STALE_AFTER
                         and self._running(self.processes.get(LISTENER_PROGRAM)))
         return row

@@ -9,9 +9,10 @@ its desired state on the registry's PUB socket, and reports state and counters t
 
 from __future__ import annotations
 
-import argparse
 import logging
 import math
+import sys
+from typing import TYPE_CHECKING
 
 import zmq
 
@@ -20,18 +21,34 @@ from oscar import settings as settings_mod
 from oscar.actor import Actor
 from oscar.actor_intake import AckPacer
 from oscar.lifeline import Lifeline, exit_now
-from oscar.messages import Ack, Command, CommandBatch, ConfigSnapshot, DeviceConfig, Message
+from oscar.messages import (
+    Ack,
+    Command,
+    CommandBatch,
+    ConfigBeacon,
+    ConfigSnapshot,
+    DeviceConfig,
+    Message,
+)
 from oscar.models import NAME_RE, from_dict
 
+if TYPE_CHECKING:
+    from pathlib import Path
+
 log = logging.getLogger("oscar.device_actor")
+
+# Plain ints: pyzmq's flag enums cost an enum operation per use.
+POLLIN, POLLOUT, POLLERR = int(zmq.POLLIN), int(zmq.POLLOUT), int(zmq.POLLERR)
+EVENTS = int(zmq.EVENTS)
 
 
 class ConfigFollower:
     """Applies desired state for one device, ignoring anything older than what it has seen."""
 
-    def __init__(self, actor: Actor):
+    def __init__(self, actor: Actor, path: Path | None = None):
         self.actor = actor
         self.gate = desired_state.RevisionGate()
+        self.path = path  # the desired-state file, read when a beacon says we are behind
 
     @property
     def revision(self) -> int:
@@ -42,6 +59,12 @@ class ConfigFollower:
         self.gate.revision = value
 
     def apply(self, message: Message) -> None:
+        if isinstance(message, ConfigBeacon):
+            state = None if self.path is None else desired_state.catch_up(
+                self.gate, self.path, message.store_id, message.revision)
+            if state is not None:
+                self.actor.configure(state.devices.get(self.actor.name))
+            return
         if isinstance(message, DeviceConfig) and message.name == self.actor.name:
             found = message.device
         elif isinstance(message, ConfigSnapshot):
@@ -55,6 +78,45 @@ class ConfigFollower:
         self.actor.configure(from_dict(found) if found else None)
 
 
+def take_commands(sock: zmq.Socket, actor: Actor, counters: dict[str, int],
+                  limit: int = 256) -> None:
+    """Hand the command messages waiting on the ROUTER to the actor: at most ``limit``, so the
+    device socket gets its turn again under a burst. Asks the socket whether more wait
+    instead of reading until zmq.Again (an exception per turn is dear at one cue a turn)."""
+    for _ in range(limit):
+        try:
+            peer, *frames = zmqutil.recv_frames(sock)
+        except zmq.Again:
+            return
+        message = zmqutil.decode_or_count(sock, frames, counters)
+        if isinstance(message, CommandBatch):
+            actor.handle_commands(message.commands, peer)
+        elif isinstance(message, Command):
+            actor.handle_command(message, peer)
+        if not sock.getsockopt(EVENTS) & POLLIN:
+            return
+
+
+# What an actor follows: its own device's changes, whole snapshots (start-up, import), and
+# the registry's beacon every 5 s (a few bytes; the file has what a late joiner missed).
+CONFIG_TOPICS = (ConfigSnapshot([], 0).topic(), ConfigBeacon(0).topic())
+
+
+def take_config(sock: zmq.Socket, follower: ConfigFollower, counters: dict[str, int],
+                limit: int = 64) -> None:
+    """Apply the config messages waiting on the SUB socket."""
+    for _ in range(limit):
+        try:
+            frames = zmqutil.recv_frames(sock)
+        except zmq.Again:
+            return
+        message = zmqutil.decode_or_count(sock, frames, counters)
+        if message is not None:
+            follower.apply(message)
+        if not sock.getsockopt(EVENTS) & POLLIN:
+            return
+
+
 def run(name: str) -> int:
     settings = settings_mod.load()
     lifeline = Lifeline(f"oscar-device-{name}")
@@ -62,13 +124,13 @@ def run(name: str) -> int:
     events = zmqutil.socket(ctx, zmq.PUSH, SNDHWM=10_000)
     zmqutil.connect(events, settings.events, settings.home)
     actor = Actor(name, emit=lambda message: zmqutil.send(events, message))
-    follower = ConfigFollower(actor)
+    follower = ConfigFollower(actor, settings.desired_state_path)
 
     commands = zmqutil.socket(ctx, zmq.ROUTER, RCVHWM=10_000, MAXMSGSIZE=zmqutil.MAX_COMMAND)
     zmqutil.bind(commands, settings.actor_endpoint(name), settings.home)
     config = zmqutil.socket(ctx, zmq.SUB, MAXMSGSIZE=zmqutil.MAX_CONFIG)
     zmqutil.connect(config, settings.publish, settings.home)
-    for prefix in (DeviceConfig(name, None, 0).topic(), ConfigSnapshot([], 0).topic()):
+    for prefix in (DeviceConfig(name, None, 0).topic(), *CONFIG_TOPICS):
         config.setsockopt(zmq.SUBSCRIBE, prefix)
 
     known = desired_state.read(settings.desired_state_path)
@@ -80,48 +142,61 @@ def run(name: str) -> int:
     stop = zmqutil.StopFlag()
     log.info("device actor %s started on %s", name, settings.actor_endpoint(name))
     poller = zmq.Poller()  # one for the process; the device socket is swapped as it changes
-    poller.register(commands, zmq.POLLIN)
-    poller.register(config, zmq.POLLIN)
+    poller.register(commands, POLLIN)
+    poller.register(config, POLLIN)
     polled: tuple = (None, 0)  # (device socket, flags) registered now
     acks = AckPacer()
+    clock = actor.clock
+    max_wait = lifeline.max_wait
+    # A full turn (timers, poller registration, next wake-up) runs when one is due or the
+    # last turn did more than take commands that went straight out (actor.wake_after_commands).
+    full, wake_at = True, 0.0
     try:
         while not stop.stop:
             lifeline.beat()
-            tcp = actor.sock
-            flags = 0
-            if tcp is not None:
-                flags = zmq.POLLIN | (zmq.POLLOUT if actor.wants_write() else 0)
-            if polled != (tcp, flags):
-                if polled[0] is not None and polled[0] is not tcp:
-                    poller.unregister(polled[0])
+            if full:
+                tcp = actor.sock
+                flags = 0
                 if tcp is not None:
-                    poller.register(tcp, flags)  # registering again changes the flags
-                polled = (tcp, flags)
-            timeout = actor.next_timeout()
+                    flags = POLLIN | (POLLOUT if actor.wants_write() else 0)
+                if polled != (tcp, flags):
+                    if polled[0] is not None and polled[0] is not tcp:
+                        poller.unregister(polled[0])
+                    if tcp is not None:
+                        poller.register(tcp, flags)  # registering again changes the flags
+                    polled = (tcp, flags)
+                wake_at = clock() + actor.next_timeout()
+            timeout = min(wake_at - clock(), max_wait)
             if actor.intake.acks:
                 timeout = min(timeout, acks.wait())
             # Whole ms, rounded up: a fraction would be cut to 0 and spin until it is due.
-            ready = dict(poller.poll(timeout=math.ceil(timeout * 1000)))
-            # pyzmq reports plain sockets by file descriptor, ZeroMQ sockets by object.
-            if tcp is not None and tcp.fileno() in ready:
-                flags = ready[tcp.fileno()]
-                if flags & zmq.POLLERR:
-                    actor.on_error()
-                if flags & zmq.POLLOUT:
-                    actor.on_writable()
-                if flags & zmq.POLLIN:
-                    actor.on_readable()
-            if config in ready:
-                for message in zmqutil.drain(config, counters):
-                    follower.apply(message)
-            if commands in ready:
-                # Bounded, so the TCP socket gets its turn again under a burst of cues.
-                for peer, message in zmqutil.drain_routed(commands, counters, limit=256):
-                    if isinstance(message, CommandBatch):
-                        actor.handle_commands(message.commands, peer)
-                    elif isinstance(message, Command):
-                        actor.handle_command(message, peer)
-            actor.tick()
+            ready = poller.poll(timeout=math.ceil(timeout * 1000) if timeout > 0 else 0)
+            full = taking = configs = False
+            device_events = 0
+            for sock, revents in ready:
+                if sock is commands:
+                    taking = True
+                elif sock is config:
+                    full = configs = True
+                else:  # pyzmq reports a plain socket by its file descriptor
+                    full, device_events = True, revents
+            # The device socket first: its events belong to the socket registered now, which
+            # new config or a command may replace.
+            if device_events & POLLERR:
+                actor.on_error()
+            if device_events & POLLOUT:
+                actor.on_writable()
+            if device_events & POLLIN:
+                actor.on_readable()
+            if configs:
+                take_config(config, follower, counters)
+            if taking:
+                dropped = actor.counters["dropped"]
+                take_commands(commands, actor, counters)
+                wake_at = actor.wake_after_commands(wake_at, dropped, polled[0])
+            if full or clock() >= wake_at:
+                actor.tick()
+                full = True
             if actor.intake.acks and acks.due():
                 for peer, seqs in actor.take_acks().items():
                     try:
@@ -142,14 +217,17 @@ def run(name: str) -> int:
     return 0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("name")
-    args = parser.parse_args()
-    if not NAME_RE.fullmatch(args.name):
-        parser.error(f"invalid device name {args.name!r}")
-    logsetup.configure(f"oscar-device-{args.name}")
-    return run(args.name)
+def main(argv: list[str] | None = None) -> int:
+    # One argument: argparse (and the gettext and textwrap it imports) would cost every actor
+    # about 0.4 MB of memory.
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1 or not NAME_RE.fullmatch(args[0]):
+        print(f"usage: python -m oscar.processes.device_actor NAME\n{__doc__.splitlines()[0]}"
+              + (f"\nerror: invalid device name {args[0]!r}" if len(args) == 1 else ""),
+              file=sys.stderr)
+        return 2
+    logsetup.configure(f"oscar-device-{args[0]}")
+    return run(args[0])
 
 
 if __name__ == "__main__":

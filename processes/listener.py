@@ -16,6 +16,7 @@ scheduled cue is never waited for by sleeping.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import os
@@ -26,7 +27,7 @@ import time
 
 import zmq
 
-from oscar import desired_state, logsetup, zmqutil
+from oscar import desired_state, logsetup, udp_buffer, zmqutil
 from oscar import lifeline as lifeline_mod
 from oscar import settings as settings_mod
 from oscar.actor_link import ActorLink
@@ -37,6 +38,7 @@ from oscar.forwarder import Forwarder
 from oscar.framing import FramingError, StreamDecoder, length_prefix_encode, slip_encode
 from oscar.messages import (
     ActorStatus,
+    ConfigBeacon,
     ConfigSnapshot,
     DeviceConfig,
     Event,
@@ -48,7 +50,6 @@ from oscar.tcp_clients import ClientTable
 log = logging.getLogger("oscar.listener")
 HEARTBEAT = 2.0
 IDLE_POLL = 0.5  # seconds; well below the lifeline's stall limit
-RETRY_POLL = 0.02  # while commands wait for an actor that is away
 LISTEN_BACKLOG = 512
 ACCEPTS_PER_TURN = 64
 UDP_PER_TURN = 256  # bounded, so TCP clients, config and due cues get their turn in a flood
@@ -237,12 +238,9 @@ def _bind(settings: settings_mod.Settings) -> tuple[socket.socket, socket.socket
     if family == socket.AF_INET6:  # "::" takes IPv4 peers too (seen as ::ffff:a.b.c.d)
         for sock in (udp, tcp):
             sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-    for size in (4 * 1024 * 1024, 1024 * 1024):  # macOS/BSD refuse beyond kern.ipc.maxsockbuf
-        try:
-            udp.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-            break
-        except OSError:
-            log.warning("UDP receive buffer of %d bytes refused; trying less", size)
+    warning = udp_buffer.advice(udp_buffer.size_receive_buffer(udp))
+    if warning:
+        log.warning("%s", warning)
     udp.bind((settings.osc_host, settings.osc_udp_port))
     udp.setblocking(False)
     tcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -280,16 +278,11 @@ def _peer(address: tuple) -> str:
 
 def _poll_timeout(forwarder: Forwarder, tcp: TcpSide) -> int:
     """Milliseconds until the next thing the loop must do by itself."""
-    wait = RETRY_POLL if forwarder.waiting else IDLE_POLL
-    due = forwarder.next_due()
-    if due is not None:
-        wait = min(wait, due - time.time())
-    batch_due = forwarder.received.next_due()
-    if batch_due is not None:
-        wait = min(wait, batch_due - time.monotonic())
-    deadline = tcp.next_deadline()
-    if deadline is not None:
-        wait = min(wait, deadline - time.monotonic())
+    wait = forwarder.wake_in(IDLE_POLL)
+    if tcp.clients:
+        deadline = tcp.next_deadline()
+        if deadline is not None:
+            wait = min(wait, deadline - time.monotonic())
     # Round up: waking a hair early would only cost a second turn, but never wake late.
     return max(0, math.ceil(wait * 1000))
 
@@ -310,7 +303,7 @@ def run() -> int:
     zmqutil.connect(events, settings.events, settings.home)
     config = zmqutil.socket(ctx, zmq.SUB, MAXMSGSIZE=zmqutil.MAX_CONFIG)
     zmqutil.connect(config, settings.publish, settings.home)
-    for prefix in (b"config.device.", ConfigSnapshot([], 0).topic()):
+    for prefix in (b"config.device.", ConfigSnapshot([], 0).topic(), ConfigBeacon(0).topic()):
         config.setsockopt(zmq.SUBSCRIBE, prefix)
     # Feedback follows events, device statuses and the target list (docs/protocol.md) on a
     # SUB of its own: a flood of events never delays a configuration change.
@@ -321,18 +314,20 @@ def run() -> int:
     poller = zmq.Poller()
     for sock in (udp, server, config, follow):
         poller.register(sock, zmq.POLLIN)
-    links: dict[zmq.Socket, ActorLink] = {}  # link sockets and monitors -> their link
+    # Monitors of the links holding commands -> their link (the forwarder says which). The
+    # links' own sockets carry only acks, which the forwarder reads when it is awake anyway
+    # (oscar.actor_link): polling them, or idle links' monitors, would cost every turn.
+    links: dict[zmq.Socket, ActorLink] = {}
 
-    def on_link(link: ActorLink, added: bool) -> None:
-        for sock in (link.sock, link.monitor):
-            if added:
-                poller.register(sock, zmq.POLLIN)
-                links[sock] = link
-            else:
-                poller.unregister(sock)
-                links.pop(sock, None)
+    def on_busy(link: ActorLink, busy: bool) -> None:
+        if busy:
+            poller.register(link.monitor, zmq.POLLIN)
+            links[link.monitor] = link
+        else:
+            poller.unregister(link.monitor)
+            links.pop(link.monitor, None)
 
-    forwarder = Forwarder(ctx, settings, events, on_link=on_link)
+    forwarder = Forwarder(ctx, settings, events, on_busy=on_busy)
     tcp = TcpSide(server, settings, forwarder, allow, poller)
     feedback = Feedback(Links(poller, forwarder.counters), tcp, forwarder.counters,
                         initial_targets=settings.feedback)
@@ -342,10 +337,14 @@ def run() -> int:
         forwarder.set_devices(*known)
     feedback.set_devices(forwarder.devices)
     udp_fd, server_fd = udp.fileno(), server.fileno()
+    kernel_drops = udp_buffer.KernelDrops(udp)
     stop = zmqutil.StopFlag()
     heartbeat_due = 0.0
     log.info("listening for OSC on %s UDP %d, TCP %d; senders allowed: %s",
              settings.osc_host, settings.osc_udp_port, settings.osc_tcp_port, allow)
+    # Start-up's objects (modules, settings, sockets) live as long as the process: take them
+    # out of the collector's reach, so a full collection in a show costs microseconds, not ms.
+    gc.freeze()
     try:
         while not stop.stop:
             lifeline.beat()
@@ -368,18 +367,15 @@ def run() -> int:
                         feedback.links.on_ready(sock, flags)
                 else:
                     link = links.get(sock)
-                    if link is None:
-                        continue
-                    if sock is link.monitor:
+                    if link is not None:
                         link.on_monitor()
-                    else:
-                        link.on_readable()
             forwarder.housekeeping(time.time())
-            tcp.close_idle()
+            if tcp.clients:
+                tcp.close_idle()
             if config_ready:
                 devices = forwarder.devices
                 for message in zmqutil.drain(config, forwarder.counters):
-                    if isinstance(message, (DeviceConfig, ConfigSnapshot)):
+                    if isinstance(message, (DeviceConfig, ConfigSnapshot, ConfigBeacon)):
                         forwarder.apply(message)
                         feedback.feed_seen()
                 if forwarder.devices is not devices:
@@ -391,6 +387,9 @@ def run() -> int:
             feedback.tick()
             if time.monotonic() >= heartbeat_due:
                 heartbeat_due = time.monotonic() + HEARTBEAT
+                drops = kernel_drops.read()
+                if drops is not None:
+                    forwarder.counters["udp_kernel_drops"] = drops
                 zmqutil.send(events, ListenerStatus(
                     pid=os.getpid(), udp_port=settings.osc_udp_port,
                     tcp_port=settings.osc_tcp_port, counters=dict(forwarder.counters)))
@@ -409,6 +408,11 @@ def run() -> int:
     return 0
 
 
+# (host, port) -> "host:port" of recent senders: a show has a few, each sending many cues.
+_PEERS: dict[tuple, str] = {}
+PEER_CACHE = 1024  # cleared when full: spoofed sources must not grow it
+
+
 def _read_udp(udp: socket.socket, forwarder: Forwarder, allow: AllowList) -> None:
     for _ in range(UDP_PER_TURN):
         try:
@@ -418,13 +422,18 @@ def _read_udp(udp: socket.socket, forwarder: Forwarder, allow: AllowList) -> Non
         except OSError as exc:  # e.g. ICMP errors surfacing on the socket
             log.debug("udp receive error: %s", exc)
             return
+        peer = _PEERS.get(address)
+        if peer is None:
+            if len(_PEERS) >= PEER_CACHE:
+                _PEERS.clear()
+            peer = _PEERS[address] = _peer(address)
         if not allow.allows(address[0]):
             forwarder.reject("not_allowed", f"OSC from {address[0]} is not in osc_allow "
-                             f"({len(packet)} bytes ignored)", _peer(address))
+                             f"({len(packet)} bytes ignored)", peer)
             continue
         if _STALL_ON and packet.startswith(_STALL_ON):  # test-only hook, off by default
             lifeline_mod.stall_forever()
-        reply = forwarder.handle_packet(packet, _peer(address))
+        reply = forwarder.handle_packet(packet, peer)
         if reply is not None:
             try:
                 udp.sendto(reply, address)

@@ -2,10 +2,12 @@
 
 Owns the SQLite store (the only writer), answers the control socket (a ROUTER that speaks
 REP's envelope, so no bytes a peer sends can wedge or kill it), publishes desired state (with a
-periodic snapshot for late joiners), collects events from the listener and actors (PULL) into
+beacon every 5 s naming the latest revision: a late joiner reads the desired-state file),
+collects events from the listener and actors (PULL) into
 the status table (status) and the events history (every event, $OSCAR_HOME/history.sqlite,
-oscar/history.py) and re-publishes them for the web UI, keeps supervisord's device programs in
-step with the store, and copies the store to $OSCAR_HOME/backups/ once a day.
+oscar/history.py) and re-publishes them (the listener's feedback follows them), keeps
+supervisord's device programs in step with the store, and copies the store to
+$OSCAR_HOME/backups/ once a day.
 
 It refuses to start on a store that is missing, empty or unreadable while the data plane still
 runs devices (oscar/store_guard.py): exit code 2, the reason and the way to restore in its log.
@@ -40,10 +42,10 @@ from oscar.store_guard import StoreRefused, open_store
 from oscar.supervisor_client import Programs
 
 log = logging.getLogger("oscar.registry")
-SNAPSHOT_EVERY = 2.0
+SNAPSHOT_EVERY = 5.0  # the beacon (oscar.messages.ConfigBeacon), not the whole snapshot
 # A subscriber that is (re)connecting misses what is published meanwhile (ZeroMQ's slow joiner):
-# right after start-up and after every change, repeat the snapshot soon, so a device added just
-# then is known to the listener within a fraction of a second, not at the next 2 s snapshot.
+# right after start-up and after every change, repeat the beacon soon, so a device added just
+# then is known to the listener within a fraction of a second, not at the next 5 s beacon.
 SNAPSHOT_SOON = 0.25
 QUICK_SNAPSHOTS_FOR = 3.0
 EXIT_STORE_REFUSED = 2
@@ -118,7 +120,7 @@ def run() -> int:
             now = time.monotonic()
             if now >= snapshot_due:
                 snapshot_due = now + (SNAPSHOT_SOON if now < quick_until else SNAPSHOT_EVERY)
-                zmqutil.send(pub, service.snapshot())
+                zmqutil.send(pub, service.beacon())
                 zmqutil.send(pub, service.feedback_message())
                 backup.tick()
                 totals = table.totals_state()
@@ -151,7 +153,7 @@ def _record(table: StatusTable, history: History, message: Message, publish) -> 
         history.append(message)
     else:
         return
-    publish(message)  # the web UI follows these for live status
+    publish(message)  # the listener's feedback (and any monitoring tool) follows these
 
 
 def main() -> int:

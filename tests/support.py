@@ -113,7 +113,7 @@ class OscarSystem:
             # RUNNING only means "up for startsecs"; its first heartbeat reaches the registry
             # after it has subscribed to config, so a device added from now on is never missed
             # (on a loaded machine the interpreter start alone can take longer than startsecs).
-            wait_for(self._listener_reporting, timeout=20, message="listener heartbeat")
+            wait_for(self.listener_reporting, timeout=20, message="listener heartbeat")
         except BaseException:
             # A fixture whose start fails never reaches its clean-up: stop what did start.
             print(f"Oscar did not start; OSCAR_HOME kept for inspection: {self.home}")
@@ -124,7 +124,9 @@ class OscarSystem:
             raise
         return self
 
-    def _listener_reporting(self) -> bool:
+    def listener_reporting(self) -> bool:
+        """The running listener's heartbeat has reached the registry: it has bound its OSC
+        ports and subscribed to config (RUNNING alone does not say so)."""
         listener = self.client().call("status")["listener"]
         return bool(listener) and listener["pid"] == self.pid_of("oscar-listener")
 

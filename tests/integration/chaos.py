@@ -181,8 +181,12 @@ class ChaosRun:
         elif action == "listener":
             pid, killed_at = self._kill("oscar-listener")
             self.actions.append((killed_at, f"kill -9 oscar-listener ({pid})"))
-            back = self._wait_restarted("oscar-listener", pid)
-            self.listener_down.append((killed_at - KILL_LEAD, back + RESTART_GRACE))
+            self._wait_restarted("oscar-listener", pid)
+            # RUNNING is not listening yet (on a loaded machine binding can take longer than
+            # startsecs): the listener is back when its heartbeat, sent once its ports are
+            # bound, has reached the registry, as `oscar status` shows an operator.
+            wait_for(self.oscar.listener_reporting, timeout=30, message="listener reporting")
+            self.listener_down.append((killed_at - KILL_LEAD, time.time() + RESTART_GRACE))
         elif action == "registry":
             pid, killed_at = self._kill("oscar-registry")
             self.actions.append((killed_at, f"kill -9 oscar-registry ({pid})"))

@@ -10,6 +10,8 @@ import signal
 import stat
 import urllib.request
 
+from oscar.actor_status import HEARTBEAT
+from oscar.status_table import STALE_AFTER
 from tests.support import wait_for
 
 # Written by the test harness (OscarSystem captures `oscar run` output there), not by Oscar.
@@ -36,16 +38,17 @@ def test_cli_tags_encoding_check_and_heartbeat_column(oscar, device):
     assert cleared.returncode == 0, cleared.stderr
     assert oscar.call("get", name="proj1")["tags"] == []
 
-    # Every actor and the listener report every 2 s: a live system shows young heartbeats.
+    # Every actor reports every HEARTBEAT (5 s) and the listener every 2 s: a live system
+    # shows young heartbeats.
     oscar.wait_state("proj1", "ready")
     row = oscar.device_status("proj1")
-    assert 0 <= row["heartbeat_age"] < 6 and row["stale"] is False
+    assert 0 <= row["heartbeat_age"] < HEARTBEAT + 1 and row["stale"] is False
     status = oscar.cli("status")
     assert status.returncode == 0, status.stderr
     lines = status.stdout.splitlines()
     start = lines[0].index("HEARTBEAT")
     heartbeat = lines[1][start:lines[0].index("LAST ERROR")].strip()
-    assert heartbeat.endswith("s") and 0 <= int(heartbeat[:-1]) < 6, lines
+    assert heartbeat.endswith("s") and 0 <= int(heartbeat[:-1]) < HEARTBEAT + 1, lines
     assert "; heartbeat " in status.stdout
 
 
@@ -79,15 +82,15 @@ def test_a_frozen_actor_shows_as_stale_in_status_and_health(oscar, device):
     pid = oscar.pid_of("oscar-device-proj1")
     os.kill(pid, signal.SIGSTOP)  # the loop stops turning; supervisord still says RUNNING
     try:
-        row = wait_for(lambda: (r := oscar.device_status("proj1"))["stale"] and r, timeout=20,
-                       message="proj1 to be stale")
-        assert row["heartbeat_age"] > 6 and row["process"] == "RUNNING"
+        row = wait_for(lambda: (r := oscar.device_status("proj1"))["stale"] and r,
+                       timeout=STALE_AFTER + 15, message="proj1 to be stale")
+        assert row["heartbeat_age"] > STALE_AFTER and row["process"] == "RUNNING"
         assert re.search(r"proj1 .* stale \d+s", oscar.cli("status").stdout)
         health = wait_for(lambda: web_json(oscar, "/api/health"), timeout=20,
                           message="the web UI to answer")
         assert health["stale"] == ["oscar-device-proj1"]
         assert health["actors"]["oldest"] == "proj1"
-        assert health["actors"]["oldest_heartbeat_age"] > 6
+        assert health["actors"]["oldest_heartbeat_age"] > STALE_AFTER
         assert health["listener"]["stale"] is False and health["listener"]["heartbeat_age"] < 6
     finally:
         os.kill(pid, signal.SIGCONT)

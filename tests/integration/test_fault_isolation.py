@@ -2,6 +2,7 @@
 
 import os
 import signal
+import time
 
 from tests.support import FakeDevice, osc_message, pid_alive, wait_for
 
@@ -42,6 +43,19 @@ def test_kill_9_of_one_actor_loses_no_cue_and_other_devices_never_notice(oscar):
         assert oscar.pid_of("oscar-device-b") == pid_b
         assert dev_b.connections == 1
         assert oscar.device_status("b")["state"] == "ready"
+
+
+def test_a_killed_actor_is_back_on_its_device_within_two_seconds(oscar, device):
+    # supervisord restarts it at once (oscar/supervisord_main.py; the stock one waits up to a
+    # second before starting it again); the rest is the actor's start and connect.
+    oscar.add_device("proj", device.port)
+    oscar.wait_state("proj", "ready")
+    pid = oscar.pid_of("oscar-device-proj")
+    killed = time.monotonic()
+    os.kill(pid, signal.SIGKILL)
+    wait_for(lambda: device.connections == 2, timeout=10, interval=0.01,
+             message="the restarted actor to connect")
+    assert time.monotonic() - killed < 2.0
 
 
 def test_registry_down_cues_keep_flowing_and_it_comes_back_with_state(oscar, device):

@@ -60,3 +60,58 @@ def test_actor_follower_takes_a_replaced_store_and_skips_repeats():
     follower.apply(ConfigSnapshot([], 2, "s2"))  # removed there
     assert actor.configured == [2, 5, None]
     assert follower.revision == 2
+
+
+# ---- the beacon: a follower behind it reads what it missed from the desired-state file ------
+
+def test_a_forwarder_behind_the_beacon_reads_the_file_and_one_up_to_date_does_not(tmp_path):
+    from oscar import desired_state
+    from oscar.messages import ConfigBeacon
+    from oscar.models import from_dict
+
+    fw = forwarder(tmp_path)
+    fw.apply(ConfigSnapshot([record("a")], 5, "s1"))
+    path = fw.settings.desired_state_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # Revision 6 was published while this follower was not listening (a slow joiner).
+    desired_state.write(path, [from_dict(record("a")), from_dict(record("b"))], 6, "s1")
+    fw.apply(ConfigBeacon(5, "s1"))  # nothing newer: the file is not even read
+    assert sorted(fw.devices) == ["a"]
+    fw.apply(ConfigBeacon(6, "s1"))
+    assert sorted(fw.devices) == ["a", "b"] and fw.revision == 6
+    fw.apply(ConfigBeacon(7, "s1"))  # the file is not there yet: wait for it
+    assert fw.revision == 6
+    path.write_bytes(b"not msgpack")
+    fw.apply(ConfigBeacon(8, "s1"))  # an unreadable file changes nothing
+    assert sorted(fw.devices) == ["a", "b"] and fw.revision == 6
+
+
+def test_a_beacon_from_a_replaced_store_brings_the_replacement_in(tmp_path):
+    from oscar import desired_state
+    from oscar.messages import ConfigBeacon
+    from oscar.models import from_dict
+
+    fw = forwarder(tmp_path)
+    fw.apply(ConfigSnapshot([record("a")], 40, "old"))
+    path = fw.settings.desired_state_path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    desired_state.write(path, [from_dict(record("z"))], 2, "fresh")
+    fw.apply(ConfigBeacon(2, "fresh"))
+    assert sorted(fw.devices) == ["z"] and fw.revision == 2
+
+
+def test_an_actor_behind_the_beacon_takes_its_device_from_the_file(tmp_path):
+    from oscar import desired_state
+    from oscar.messages import ConfigBeacon
+    from oscar.models import from_dict
+
+    path = tmp_path / "desired-state.msgpack"
+    actor = FakeActor()
+    follower = ConfigFollower(actor, path)
+    follower.apply(ConfigSnapshot([record("proj", 1)], 3, "s1"))
+    desired_state.write(path, [from_dict(record("proj", 2))], 4, "s1")
+    follower.apply(ConfigBeacon(3, "s1"))  # up to date: nothing read, nothing configured
+    follower.apply(ConfigBeacon(4, "s1"))  # missed revision 4: taken from the file
+    desired_state.write(path, [], 5, "s1")
+    follower.apply(ConfigBeacon(5, "s1"))  # removed meanwhile
+    assert actor.configured == [1, 2, None]

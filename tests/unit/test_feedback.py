@@ -192,7 +192,7 @@ def test_a_silent_actor_is_not_running_only_while_the_registry_talks(fb):
 def test_enabled_device_never_heard_of_becomes_not_running(fb):
     clock = fb.clock_
     fb.links.sent.clear()
-    for _ in range(8):
+    for _ in range(int(feedback.STALE) + 2):
         clock.now += 1
         fb.feed_seen()
         fb.tick()

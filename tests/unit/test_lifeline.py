@@ -131,6 +131,19 @@ def test_start_up_gets_extra_time_before_the_first_beat(fakes):
     assert fakes.exits == [lifeline_mod.STALL_EXIT_CODE]
 
 
+def test_a_stall_soon_after_start_up_is_seen_without_waiting_out_the_grace(monkeypatch):
+    # Where the kernel watches the parent, the watchdog sleeps until a stall could first be
+    # seen. The start-up grace puts that moment 20 s ahead, but the first beat brings it back:
+    # a loop that beats once and then hangs must be ended about stall_after later.
+    monkeypatch.setattr(lifeline_mod, "set_parent_death_signal", lambda *a: True)
+    exited = threading.Event()
+    line = Lifeline("oscar-test", 0.5, exit=lambda code: exited.set(), kill=lambda *a: None,
+                    check_every=0.05, startup_grace=20.0)
+    line.beat()
+    assert exited.wait(10), "watchdog slept through the start-up grace"
+    line.join(5)
+
+
 def test_stall_after_comes_from_the_environment(monkeypatch):
     monkeypatch.setenv("OSCAR_STALL_AFTER", "1.5")
     assert lifeline_mod.stall_after_from_env() == 1.5

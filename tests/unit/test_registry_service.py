@@ -91,3 +91,17 @@ def test_refused_or_dry_run_import_applies_nothing(service, args, reply):
     kept = registry.store.add(PROJ)
     assert registry.handle(Request(op="import", args=args)) == reply
     assert (registry.store.list(), registry.store.revision, published) == ([kept], 1, [])
+
+
+def test_the_snapshot_follows_every_change_of_the_store(service):
+    registry, _ = service
+    registry.store.add(PROJ)
+    first = registry.snapshot()
+    assert [d["name"] for d in first.devices] == ["proj1"]
+    assert registry.snapshot().encode() == first.encode()  # repeated byte for byte
+    registry.store.update("proj1", {"port": 4353})
+    changed = registry.snapshot()
+    assert changed.revision == first.revision + 1
+    assert changed.devices[0]["port"] == 4353
+    registry.store.remove("proj1")
+    assert registry.snapshot().devices == []

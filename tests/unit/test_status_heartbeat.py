@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from oscar import cli_format
+from oscar import cli_format, states
 from oscar.messages import ActorStatus, ListenerStatus
 from oscar.models import validate
 from oscar.status_table import STALE_AFTER, StatusTable
@@ -33,7 +33,7 @@ def test_running_actor_silent_longer_than_the_limit_is_stale():
     row = table_with("RUNNING", age=STALE_AFTER + 6).device_row(DEVICE)
     assert row["heartbeat_age"] >= STALE_AFTER + 6
     assert row["stale"] is True
-    assert "stale 12s" in cli_format.status_table({"devices": [row]})
+    assert f"stale {int(STALE_AFTER + 6)}s" in cli_format.status_table({"devices": [row]})
 
 
 @pytest.mark.parametrize("state", ["STOPPED", "BACKOFF", "EXITED"])
@@ -69,7 +69,29 @@ def test_listener_age_and_staleness():
 
 
 @pytest.mark.parametrize(("age", "text"), [
-    (0.4, "0s"), (2.9, "2s"), (STALE_AFTER + 0.5, "stale 6s"), (125.0, "stale 125s"),
+    (0.4, "0s"), (2.9, "2s"), (STALE_AFTER + 0.5, f"stale {int(STALE_AFTER + 0.5)}s"),
+    (125.0, "stale 125s"),
 ])
 def test_heartbeat_text(age, text):
     assert cli_format.heartbeat_text({"heartbeat_age": age, "stale": age > STALE_AFTER}) == text
+
+
+def test_process_rows_show_the_uptime_of_now_not_of_the_last_read():
+    table = StatusTable()
+    table.processes = {
+        "oscar-web": {"name": "oscar-web", "pid": 9, "statename": "RUNNING", "start": 1000,
+                      "now": 1005, "description": "pid 9, uptime 0:00:05"},
+        "oscar-device-a": {"name": "oscar-device-a", "pid": 0, "statename": "BACKOFF",
+                           "start": 1000, "now": 1005, "description": "Exited too quickly"}}
+    device, web = table.process_rows(now=1000 + 3 * 3600 + 62)
+    assert web["description"] == "pid 9, uptime 3:01:02" and web["now"] == 11862
+    assert device["description"] == "Exited too quickly" and device["now"] == 11862
+
+
+def test_an_actor_that_reported_while_still_starting_keeps_its_state():
+    # Up for less than supervisord's startsecs, already connected: not "actor not running".
+    table = table_with("STARTING", age=0.5)
+    table.processes_at = time.time()  # process info read after its report
+    assert table.device_row(DEVICE)["state"] == "connected"
+    table.processes["oscar-device-proj1"]["statename"] = "EXITED"
+    assert table.device_row(DEVICE)["state"] == states.NOT_RUNNING

@@ -1,0 +1,112 @@
+"""The listener's side of an actor's command channel over real ZeroMQ (inproc): commands go in
+one batch per loop turn, acks are read without being polled for, and only links holding
+commands are visited."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+
+import pytest
+import zmq
+
+from oscar import actor_link, zmqutil
+from oscar import forwarder as forwarder_mod
+from oscar import settings as settings_mod
+from oscar.forwarder import Forwarder
+from oscar.messages import Ack, CommandBatch
+from oscar.models import Device
+from tests.unit.osc_corpus import msg, pad
+
+
+@pytest.fixture
+def rig():
+    ctx = zmq.Context()
+    home = tempfile.mkdtemp(prefix="link-", dir="/tmp")
+    config = settings_mod.load({"OSCAR_HOME": home,
+                                "OSCAR_ACTOR_ENDPOINT_TEMPLATE": "inproc://actor-{name}"})
+    events = ctx.socket(zmq.PUSH)
+    events.bind("inproc://events")
+    actors = {}
+    for name in ("p1", "p2"):
+        actors[name] = ctx.socket(zmq.ROUTER)
+        actors[name].bind(f"inproc://actor-{name}")
+    forwarder = Forwarder(ctx, config, events)
+    forwarder.set_devices({n: Device(n, "127.0.0.1", 9000) for n in actors}, 1)
+    try:
+        yield forwarder, actors
+    finally:
+        forwarder.close()
+        for sock in (*actors.values(), events):
+            sock.close(linger=0)
+        ctx.term()
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def cue(forwarder: Forwarder, device: str, text: str) -> None:
+    assert forwarder.handle_packet(msg(f"/device/{device}/message", ",s", pad(text.encode())),
+                                   "127.0.0.1:5000") is None
+
+
+def receive(actor: zmq.Socket, timeout_ms: int = 2000) -> tuple[bytes, CommandBatch]:
+    assert actor.poll(timeout_ms), "no batch reached the actor"
+    peer, *frames = actor.recv_multipart()
+    return peer, zmqutil.decode(frames)
+
+
+def test_a_turn_s_cues_reach_the_actor_as_one_batch_in_order(rig):
+    forwarder, actors = rig
+    for n in range(5):
+        cue(forwarder, "p1", f"cue {n}")
+    forwarder.link("p1")  # connected before the first flush
+    deadline = time.monotonic() + 2
+    while forwarder.waiting and time.monotonic() < deadline:
+        forwarder.housekeeping(time.time())
+        time.sleep(0.01)
+    _, batch = receive(actors["p1"])
+    assert [c.data for c in batch.commands] == [f"cue {n}".encode() for n in range(5)]
+    assert forwarder.waiting == 0
+
+
+def test_acks_are_read_on_the_next_turn_and_free_the_link(rig):
+    forwarder, actors = rig
+    watched = []  # what the listener would poll: the monitors of links holding commands
+    forwarder.on_busy = lambda link, busy: watched.append((link.name, busy))
+    cue(forwarder, "p1", "go")
+    while forwarder.waiting:
+        forwarder.housekeeping(time.time())
+    peer, batch = receive(actors["p1"])
+    link = forwarder.links["p1"]
+    assert list(link.unacked) == [batch.commands[0].seq]  # held until the actor acks it
+    actors["p1"].send_multipart([peer, *Ack("p1", [batch.commands[0].seq]).encode()])
+    deadline = time.monotonic() + 2
+    while link.unacked and time.monotonic() < deadline:
+        forwarder.housekeeping(time.time() + forwarder_mod.EXPIRE_EVERY)
+        time.sleep(0.01)
+    assert not link.unacked and link.held == 0
+    assert "p1" not in forwarder._busy  # nothing held: no longer visited every turn
+    assert watched == [("p1", True), ("p1", False)]
+
+
+def test_many_unacked_commands_make_the_link_read_its_acks_at_once(rig, monkeypatch):
+    forwarder, actors = rig
+    monkeypatch.setattr(actor_link, "READ_ACKS_AT", 3)
+    for n in range(3):
+        cue(forwarder, "p1", f"cue {n}")
+    while forwarder.waiting:
+        forwarder.housekeeping(time.time())
+    peer, batch = receive(actors["p1"])
+    actors["p1"].send_multipart([peer, *Ack("p1", [c.seq for c in batch.commands]).encode()])
+    time.sleep(0.05)
+    link = forwarder.links["p1"]
+    link.submit(batch.commands[0].__class__("p1", b"more", time.time(), "x", 999))
+    link.flush()  # 4 unacked > 3: the acks waiting are read now, not at the next pass
+    assert list(link.unacked) == [999]
+
+
+def test_an_idle_link_costs_nothing_per_turn(rig):
+    forwarder, actors = rig
+    cue(forwarder, "p2", "only p2")
+    assert set(forwarder._busy) == {"p2"}
+    assert forwarder.waiting == 1
