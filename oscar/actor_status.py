@@ -14,9 +14,9 @@ from oscar.messages import ActorStatus, Event, Message
 log = logging.getLogger("oscar.actor")
 
 HEARTBEAT = 5.0  # full status at least this often, so a restarted registry catches up
-# A heartbeat this close to due goes with any wake-up (the registry's config beacon every
-# 5 s, as often as HEARTBEAT, wakes every actor anyway), so an idle actor wakes once per
-# beacon, not twice. The registry counts an actor stale after three missed heartbeats.
+# A heartbeat this close to due goes with any wake-up (the registry's config beacon, sent
+# every HEARTBEAT too, wakes every actor anyway), so an idle actor wakes once per beacon, not
+# twice. The registry counts an actor stale after three missed heartbeats.
 HEARTBEAT_EARLY = 1.0
 STATUS_COALESCE = 0.2  # counter changes are batched into one status per this interval
 COUNTERS = ("accepted", "sent", "dropped", "replies", "reply_bytes", "connects")

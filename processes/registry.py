@@ -23,6 +23,7 @@ import zmq
 
 from oscar import backups, logsetup, totals_file, zmqutil
 from oscar import settings as settings_mod
+from oscar.actor_status import HEARTBEAT as ACTOR_HEARTBEAT
 from oscar.history import History
 from oscar.lifeline import Lifeline
 from oscar.messages import (
@@ -42,7 +43,9 @@ from oscar.store_guard import StoreRefused, open_store
 from oscar.supervisor_client import Programs
 
 log = logging.getLogger("oscar.registry")
-SNAPSHOT_EVERY = 5.0  # the beacon (oscar.messages.ConfigBeacon), not the whole snapshot
+# The beacon (oscar.messages.ConfigBeacon), not the whole snapshot. As often as the actors'
+# heartbeat: an idle actor sends its status with the beacon's wake-up, one wake-up per period.
+SNAPSHOT_EVERY = ACTOR_HEARTBEAT
 # A subscriber that is (re)connecting misses what is published meanwhile (ZeroMQ's slow joiner):
 # right after start-up and after every change, repeat the beacon soon, so a device added just
 # then is known to the listener within a fraction of a second, not at the next 5 s beacon.
