@@ -43,11 +43,15 @@ COMMAND_OVERHEAD = 256
 # One batch stays well under the actor's MAXMSGSIZE (256 KiB) even with 64 KiB commands.
 BATCH_BYTES = 128 * 1024
 BATCH_COMMANDS = 256
-_EVENTS, _POLLIN = int(zmq.EVENTS), int(zmq.POLLIN)
 # Unacked commands beyond this: read the acks right after a send, not at the turn's end.
 READ_ACKS_AT = 2000
 # While commands are unacked the listener sleeps at most this long, then reads their acks.
 ACK_WAIT = 0.01
+
+
+def _cost(command: Command) -> int:
+    """What one held command counts against OUTBOX_BYTES: its data and the objects around it."""
+    return len(command.data) + COMMAND_OVERHEAD
 
 
 class OutboxFull(Exception):
@@ -75,7 +79,7 @@ class ActorLink:
     def submit(self, command: Command) -> None:
         outbox, unacked = self.outbox, self.unacked
         # Nothing held: start the byte count afresh (it cannot drift over a long show).
-        cost = len(command.data) + COMMAND_OVERHEAD
+        cost = _cost(command)
         held = (self.held if outbox or unacked else 0) + cost
         if held > OUTBOX_BYTES or len(outbox) + len(unacked) >= OUTBOX_LIMIT:
             raise OutboxFull(f"{len(outbox) + len(unacked)} commands "
@@ -106,20 +110,18 @@ class ActorLink:
             self.read_acks()
 
     def read_acks(self) -> None:
-        """The acks the actor sent since the last call (a plain EVENTS check when none)."""
-        if not self.sock.getsockopt(_EVENTS) & _POLLIN:
-            return
+        """The acks the actor sent since the last call."""
         for message in zmqutil.drain(self.sock, limit=10_000):
             if isinstance(message, Ack):
                 for seq in message.seqs:
                     command = self.unacked.pop(seq, None)
                     if command is not None:
-                        self.held -= len(command.data) + COMMAND_OVERHEAD
+                        self.held -= _cost(command)
 
     def on_monitor(self) -> None:
-        """The connection's events waiting, in order (a plain EVENTS read: Socket.poll builds
-        a Poller per call, and idle links are checked every second)."""
-        while self.monitor.getsockopt(_EVENTS) & _POLLIN:
+        """The connection's events waiting, in order (zmqutil.readable, not Socket.poll,
+        which builds a Poller per call: idle links are checked every second)."""
+        while zmqutil.readable(self.monitor):
             event = recv_monitor_message(self.monitor)
             log.debug("actor %s link event %s", self.name, event)
             if event["event"] == zmq.EVENT_DISCONNECTED:
@@ -142,7 +144,7 @@ class ActorLink:
         """Drop (and report) what waited here past the device's TTL: it must not fire late."""
         while self.outbox and now - self.outbox[0].received_at > ttl:
             command = self.outbox.popleft()
-            self.held -= len(command.data) + COMMAND_OVERHEAD
+            self.held -= _cost(command)
             self.on_expired(command, f"expired waiting for the actor (TTL {ttl:g}s)")
         # The actor has these and will send or drop them; we only stop holding them for a
         # resend. Oldest first (received_at nearly ascends), so this costs O(expired).
@@ -152,7 +154,7 @@ class ActorLink:
             if now - command.received_at <= ttl:
                 break
             del unacked[seq]
-            self.held -= len(command.data) + COMMAND_OVERHEAD
+            self.held -= _cost(command)
 
     @property
     def waiting(self) -> int:

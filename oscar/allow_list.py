@@ -10,6 +10,8 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable
 
+from oscar.bounded import remember
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
@@ -62,9 +64,7 @@ class AllowList:
         verdict = self._cache.get(host)
         if verdict is None:
             verdict = self._check(host)
-            if len(self._cache) >= 4096:  # spoofed UDP sources must not grow it without bound
-                self._cache.clear()
-            self._cache[host] = verdict
+            remember(self._cache, host, verdict, 4096)  # spoofed UDP sources: bounded
         return verdict
 
     def _check(self, host: str) -> bool:

@@ -32,13 +32,13 @@ import zmq
 
 from oscar import desired_state, escapes, osc_decode, osc_pattern, osc_routing, receipts, zmqutil
 from oscar.actor_link import ACK_WAIT, ActorLink, OutboxFull
+from oscar.bounded import remember
 from oscar.desired_state import RevisionGate
 from oscar.messages import Command, ConfigBeacon, ConfigSnapshot, DeviceConfig, Event, Message
 from oscar.models import Device, from_dict
 from oscar.osc_decode import OscError, OscMessage
 from oscar.osc_routing import RouteError
 from oscar.ratelimit import RateLimiter
-from oscar.received_events import WINDOW as RECEIVED_WINDOW
 from oscar.received_events import ReceivedBatch
 from oscar.schedule import ScheduledCue, Scheduler
 from oscar.settings import Settings
@@ -66,6 +66,11 @@ EXPIRE_EVERY = 0.02
 # monitor queue stays short, so a link's state is known when a cue comes for it).
 IDLE_WATCH_EVERY = 1.0
 RETRY_WAIT = 0.02  # while commands wait for an actor that is away or not taking them
+
+
+def _one_string(args: tuple) -> bool:
+    """The usual cue's arguments: one string (its route depends on its address alone)."""
+    return len(args) == 1 and args[0][0] == "s"
 
 
 def short(text: str, limit: int = TEXT_LIMIT) -> str:
@@ -299,16 +304,14 @@ class Forwarder:
     def _route(self, message: OscMessage) -> osc_routing.Route:
         """osc_routing.route(), remembered per address for the usual cue (one string): its
         route depends on nothing else, and shows send the same addresses again and again."""
-        args = message.args
-        if len(args) != 1 or args[0][0] != "s":
+        if not _one_string(message.args):
             return osc_routing.route(message)
         known = self._routes.get(message.address)
         if known is not None:
-            return osc_routing.Route(known[0], known[1], known[2], args)
+            return osc_routing.Route(known[0], known[1], known[2], message.args)
         found = osc_routing.route(message)  # raises for an address it refuses: not kept
-        if len(self._routes) >= ROUTE_CACHE:
-            self._routes.clear()
-        self._routes[message.address] = (found.scope, found.target, found.verb)
+        remember(self._routes, message.address, (found.scope, found.target, found.verb),
+                 ROUTE_CACHE)
         return found
 
     def _dispatch(self, message: OscMessage, sender: str, received_at: float,
@@ -323,13 +326,12 @@ class Forwarder:
             device = devices[0]
             data, terminate = osc_routing.command_bytes(found, device.encoding)
             self._submit(device.name, data, terminate, sender, received_at, outcome)
-            if found.verb in LANE_VERBS and not osc_pattern.is_pattern(found.target) \
-                    and len(message.args) == 1 and message.args[0][0] == "s":
+            if (found.verb in LANE_VERBS and not osc_pattern.is_pattern(found.target)
+                    and _one_string(message.args)):
                 # Its next cue may take the fast lane: same address, same route, until the
                 # device list changes (set_devices forgets them all).
-                if len(self._lanes) >= ROUTE_CACHE:
-                    self._lanes.clear()
-                self._lanes[message.address] = (device.name, device.encoding, terminate)
+                remember(self._lanes, message.address,
+                         (device.name, device.encoding, terminate), ROUTE_CACHE)
             return
         later = due is not None and due - received_at > IMMEDIATE_SLACK
         if later and due - received_at > self.settings.osc_schedule_horizon:
@@ -404,9 +406,7 @@ class Forwarder:
         chosen = self._selection.get(key)
         if chosen is None:
             chosen = select(self._ordered, found.scope, found.target)
-            if len(self._selection) >= SELECTION_CACHE:
-                self._selection.clear()
-            self._selection[key] = chosen
+            remember(self._selection, key, chosen, SELECTION_CACHE)
         return chosen
 
     def _submit(self, name: str, data: bytes, terminate: bool, sender: str,
@@ -414,7 +414,7 @@ class Forwarder:
         self._seq += 1
         command = Command(device=name, data=data, received_at=received_at, sender=sender,
                           seq=self._seq, terminate=terminate)
-        link = self.links.get(name) or self.link(name)
+        link = self.link(name)
         try:
             link.submit(command)
         except OutboxFull as exc:
@@ -449,9 +449,9 @@ class Forwarder:
             due = self.scheduler.next_due()
             if due is not None:
                 wait = min(wait, due - time.time())
-        opened = self.received.opened
-        if opened:
-            wait = min(wait, opened + RECEIVED_WINDOW - time.monotonic())
+        report_at = self.received.next_due()
+        if report_at is not None:
+            wait = min(wait, report_at - time.monotonic())
         return wait
 
     def run_due(self, now: float) -> None:
@@ -497,9 +497,8 @@ class Forwarder:
         """Send this turn's commands (one batch per device), retry sends to actors that were
         away, and every EXPIRE_EVERY read acks and expire what waited too long; report the
         cues received in the last window."""
-        received = self.received
-        if received.opened and time.monotonic() - received.opened >= RECEIVED_WINDOW:
-            for event in received.flush():
+        if self.received.due(time.monotonic()):
+            for event in self.received.flush():
                 zmqutil.send(self.events, event)
         busy = self._busy
         if now >= self._idle_watch_due:
@@ -532,7 +531,7 @@ class Forwarder:
     @property
     def waiting(self) -> int:
         """Commands not handed to their actor yet (it is away or not taking them)."""
-        return sum(len(link.outbox) for link in self._busy.values())
+        return sum(link.waiting for link in self._busy.values())
 
     # ---- refusals --------------------------------------------------------------------------
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from oscar import escapes
+from oscar.bounded import remember
 from oscar.hexbytes import HexError, parse_hex
 from oscar.osc_decode import OscMessage
 from oscar.osc_pattern import PatternError, compile_pattern, is_pattern
@@ -157,9 +158,7 @@ def render_float(value: float, single: bool = True) -> str:
         raise RouteError("wrong_type", f"argument {value!r} is not a finite number")
     text = _shortest(value, single)
     if value != 0.0:
-        if len(cache) >= _FLOAT_CACHE:
-            cache.clear()
-        cache[value] = text
+        remember(cache, value, text, _FLOAT_CACHE)
     return text
 
 

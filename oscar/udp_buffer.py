@@ -28,23 +28,28 @@ PROC_FILES = ("/proc/net/udp", "/proc/net/udp6")
 
 def size_receive_buffer(sock: socket.socket, wanted: int = WANTED) -> int:
     """Ask for ``wanted`` bytes of receive buffer; returns the bytes the kernel granted."""
-    granted = False
-    if SO_RCVBUFFORCE is not None:
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, wanted)
-            granted = True
-        except OSError:
-            pass  # not privileged: SO_RCVBUF, capped by net.core.rmem_max
-    for size in (wanted, *FALLBACKS) if not granted else ():
-        try:
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
-            break
-        except OSError:
-            log.debug("UDP receive buffer of %d bytes refused; trying less", size)
+    if not _force(sock, wanted):  # not privileged: SO_RCVBUF, capped by net.core.rmem_max
+        for size in (wanted, *FALLBACKS):
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, size)
+                break
+            except OSError:
+                log.debug("UDP receive buffer of %d bytes refused; trying less", size)
     actual = sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
     if sys.platform == "linux":
         actual //= 2  # Linux reports twice the size asked for (its bookkeeping overhead)
     return actual
+
+
+def _force(sock: socket.socket, wanted: int) -> bool:
+    """SO_RCVBUFFORCE (Linux, CAP_NET_ADMIN): True when it was allowed."""
+    if SO_RCVBUFFORCE is None:
+        return False
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, wanted)
+        return True
+    except OSError:
+        return False
 
 
 def advice(actual: int, wanted: int = WANTED) -> str:

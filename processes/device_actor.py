@@ -39,7 +39,6 @@ log = logging.getLogger("oscar.device_actor")
 
 # Plain ints: pyzmq's flag enums cost an enum operation per use.
 POLLIN, POLLOUT, POLLERR = int(zmq.POLLIN), int(zmq.POLLOUT), int(zmq.POLLERR)
-EVENTS = int(zmq.EVENTS)
 
 
 class ConfigFollower:
@@ -81,20 +80,12 @@ class ConfigFollower:
 def take_commands(sock: zmq.Socket, actor: Actor, counters: dict[str, int],
                   limit: int = 256) -> None:
     """Hand the command messages waiting on the ROUTER to the actor: at most ``limit``, so the
-    device socket gets its turn again under a burst. Asks the socket whether more wait
-    instead of reading until zmq.Again (an exception per turn is dear at one cue a turn)."""
-    for _ in range(limit):
-        try:
-            peer, *frames = zmqutil.recv_frames(sock)
-        except zmq.Again:
-            return
-        message = zmqutil.decode_or_count(sock, frames, counters)
+    device socket gets its turn again under a burst."""
+    for peer, message in zmqutil.drain_routed(sock, counters, limit):
         if isinstance(message, CommandBatch):
             actor.handle_commands(message.commands, peer)
         elif isinstance(message, Command):
             actor.handle_command(message, peer)
-        if not sock.getsockopt(EVENTS) & POLLIN:
-            return
 
 
 # What an actor follows: its own device's changes, whole snapshots (start-up, import), and
@@ -105,16 +96,8 @@ CONFIG_TOPICS = (ConfigSnapshot([], 0).topic(), ConfigBeacon(0).topic())
 def take_config(sock: zmq.Socket, follower: ConfigFollower, counters: dict[str, int],
                 limit: int = 64) -> None:
     """Apply the config messages waiting on the SUB socket."""
-    for _ in range(limit):
-        try:
-            frames = zmqutil.recv_frames(sock)
-        except zmq.Again:
-            return
-        message = zmqutil.decode_or_count(sock, frames, counters)
-        if message is not None:
-            follower.apply(message)
-        if not sock.getsockopt(EVENTS) & POLLIN:
-            return
+    for message in zmqutil.drain(sock, counters, limit):
+        follower.apply(message)
 
 
 def run(name: str) -> int:

@@ -32,6 +32,7 @@ from oscar import lifeline as lifeline_mod
 from oscar import settings as settings_mod
 from oscar.actor_link import ActorLink
 from oscar.allow_list import AllowList
+from oscar.bounded import remember
 from oscar.feedback import Feedback
 from oscar.feedback_links import Links
 from oscar.forwarder import Forwarder
@@ -410,7 +411,7 @@ def run() -> int:
 
 # (host, port) -> "host:port" of recent senders: a show has a few, each sending many cues.
 _PEERS: dict[tuple, str] = {}
-PEER_CACHE = 1024  # cleared when full: spoofed sources must not grow it
+PEER_CACHE = 1024  # spoofed sources must not grow it (oscar.bounded)
 
 
 def _read_udp(udp: socket.socket, forwarder: Forwarder, allow: AllowList) -> None:
@@ -422,11 +423,7 @@ def _read_udp(udp: socket.socket, forwarder: Forwarder, allow: AllowList) -> Non
         except OSError as exc:  # e.g. ICMP errors surfacing on the socket
             log.debug("udp receive error: %s", exc)
             return
-        peer = _PEERS.get(address)
-        if peer is None:
-            if len(_PEERS) >= PEER_CACHE:
-                _PEERS.clear()
-            peer = _PEERS[address] = _peer(address)
+        peer = _PEERS.get(address) or remember(_PEERS, address, _peer(address), PEER_CACHE)
         if not allow.allows(address[0]):
             forwarder.reject("not_allowed", f"OSC from {address[0]} is not in osc_allow "
                              f"({len(packet)} bytes ignored)", peer)
