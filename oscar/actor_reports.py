@@ -38,8 +38,9 @@ class Reports:
 
     # ---- sent ---------------------------------------------------------------------------------
 
-    def sent(self, item: Pending) -> None:
-        self._sent_batch += 1
+    def sent(self, item: Pending, count: int = 1) -> None:
+        """``count`` commands were sent, ``item`` the last of them."""
+        self._sent_batch += count
         self._sent_last = item
 
     def flush_sent(self) -> str | None:

@@ -1,6 +1,8 @@
 """What an actor tells the registry about itself: its state, counters and last error, command
 and reply, as an ``ActorStatus`` on every state change, batched to one per STATUS_COALESCE for
-counter changes, and at least every HEARTBEAT so a restarted registry catches up."""
+counter changes, and as a heartbeat with the registry's beacon (every HEARTBEAT). A heartbeat
+while nothing changed is a small ``ActorAlive`` (the registry keeps the last full status); a
+registry run that has not had a full status from this actor gets one."""
 
 from __future__ import annotations
 
@@ -9,15 +11,23 @@ import os
 from collections.abc import Callable
 
 from oscar import states
-from oscar.messages import ActorStatus, Event, Message
+from oscar.messages import ActorAlive, ActorStatus, Event, Message
 
 log = logging.getLogger("oscar.actor")
 
-HEARTBEAT = 5.0  # full status at least this often, so a restarted registry catches up
-# A heartbeat this close to due goes with any wake-up (the registry's config beacon, sent
-# every HEARTBEAT too, wakes every actor anyway), so an idle actor wakes once per beacon, not
-# twice. The registry counts an actor stale after three missed heartbeats.
-HEARTBEAT_EARLY = 1.0
+HEARTBEAT = 5.0  # a heartbeat this often
+# The heartbeat rides on the registry's config beacon (sent every HEARTBEAT; it wakes every
+# actor anyway): an idle actor wakes once per beacon, and the registry gets every actor's
+# heartbeat in one burst instead of one wake-up each. A report this recent skips the beacon.
+BEACON_GAP = 1.0
+# Without beacons (the registry away, one lost) the heartbeat goes on its own timer, a little
+# later than the next beacon comes (the registry sends it 5.0 to 5.25 s apart), so that timer
+# does not wake an actor just before it. The registry counts an actor stale after 15 s of
+# silence: two of these periods, one heartbeat lost, stay under it.
+HEARTBEAT_ALONE = 1.2 * HEARTBEAT
+# A full status at least every this many heartbeats even when nothing changed: a status the
+# registry lost (its queue full) is not kept fresh for long.
+ALIVES_BETWEEN_FULL = 5
 STATUS_COALESCE = 0.2  # counter changes are batched into one status per this interval
 COUNTERS = ("accepted", "sent", "dropped", "replies", "reply_bytes", "connects")
 
@@ -37,6 +47,11 @@ class StatusBoard:
         self.in_flight: Callable[[], int] = lambda: 0
         self.status_due = 0.0
         self._heartbeat_due = 0.0
+        self._reported_at = float("-inf")  # no report yet
+        self._changed = True  # since the last full status
+        self._alives = 0  # heartbeats sent as ActorAlive since the last full status
+        self._registry_run = 0.0  # of the last beacon (0: unknown)
+        self._full_to_run = -1.0  # the registry run of the last beacon before a full status
 
     def count(self, key: str, amount: int = 1) -> None:
         self.counters[key] += amount
@@ -48,6 +63,7 @@ class StatusBoard:
         self.soon()
 
     def soon(self) -> None:
+        self._changed = True
         if not self.status_due:
             self.status_due = self.clock() + STATUS_COALESCE
 
@@ -58,6 +74,7 @@ class StatusBoard:
             return
         self.state = state
         self.since = self.clock()
+        self._changed = True
         if routine:
             log.debug("%s: %s (%s)", self.name, state, detail)
         else:
@@ -66,14 +83,31 @@ class StatusBoard:
         self.report()
 
     def report(self) -> None:
-        self.emit(self.status())
+        """A full status; or, as a heartbeat while nothing changed since the last full status
+        this registry run has, an ActorAlive."""
+        if (self._changed or self._alives >= ALIVES_BETWEEN_FULL or not self._registry_run
+                or self._registry_run != self._full_to_run):
+            self.emit(self.status())
+            self._changed, self._alives = False, 0
+            self._full_to_run = self._registry_run
+        else:
+            self.emit(ActorAlive(self.name, os.getpid()))
+            self._alives += 1
         self.status_due = 0.0
-        self._heartbeat_due = self.clock() + HEARTBEAT
+        self._reported_at = now = self.clock()
+        self._heartbeat_due = now + HEARTBEAT_ALONE
+
+    def beacon(self, registry_run: float = 0.0) -> None:
+        """The registry's beacon arrived: the heartbeat goes with this wake-up (tick reports
+        it), unless a report left less than BEACON_GAP ago. ``registry_run``: the beacon's."""
+        self._registry_run = registry_run
+        now = self.clock()
+        if now - self._reported_at >= BEACON_GAP:
+            self._heartbeat_due = now
 
     def report_due(self) -> bool:
         now = self.clock()
-        return (now >= self._heartbeat_due - HEARTBEAT_EARLY
-                or bool(self.status_due and now >= self.status_due))
+        return now >= self._heartbeat_due or bool(self.status_due and now >= self.status_due)
 
     def next_due(self) -> list[float]:
         return [self._heartbeat_due] + ([self.status_due] if self.status_due else [])

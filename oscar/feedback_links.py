@@ -12,8 +12,8 @@ TCP targets get SLIP frames (double END, as QLab and Companion read them) and re
 growing backoff; what is queued while they are away (at most OUTBOX_PACKETS, the oldest dropped
 first) is sent after they come back, followed by the current state of every device.
 
-The links register their sockets with the listener's ``zmq.Poller`` themselves; the listener
-hands poll events for their file descriptors to ``Links.on_ready``.
+The links register their sockets with the listener's poller (``oscar.event_poll``) themselves;
+the listener hands poll events for their file descriptors to ``Links.on_ready``.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 import zmq
 
+from oscar import event_poll
 from oscar.backoff import Backoff
 from oscar.feedback_targets import Target
 from oscar.framing import slip_encode
@@ -366,7 +367,7 @@ class TcpLink(Link):
 class Links:
     """Every target's link, keyed by Target; poll events by file descriptor."""
 
-    def __init__(self, poller: zmq.Poller, counters: dict[str, int],
+    def __init__(self, poller: event_poll.Poller, counters: dict[str, int],
                  on_ready_target: Callable[[Link], None] = lambda link: None):
         self.poller = poller
         self.counters = counters

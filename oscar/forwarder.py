@@ -440,11 +440,11 @@ class Forwarder:
         events are to be reported. One pass, few calls: this runs on every loop turn."""
         wait = idle
         for link in self._busy.values():
-            if link.outbox:
-                wait = RETRY_WAIT
-                break
-            if link.unacked:
-                wait = ACK_WAIT
+            if link.outbox:  # held for a batch (actor_link.COALESCE), or the actor is away
+                held = link.hold_until - time.time()
+                wait = min(wait, held if held > 0 else RETRY_WAIT)
+            elif link.unacked:
+                wait = min(wait, ACK_WAIT)
         if self.scheduler:
             due = self.scheduler.next_due()
             if due is not None:
@@ -510,7 +510,7 @@ class Forwarder:
         if not busy:
             return
         for link in busy.values():
-            link.flush()
+            link.flush(now)
         if now >= self._acks_due:  # see actor_link: acks are read, never polled for
             self._acks_due = now + ACK_WAIT
             for link in busy.values():

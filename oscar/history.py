@@ -142,6 +142,7 @@ class History:
         self._writing: list[Row] = []  # taken by the writer, not yet committed
         self._write_lock = threading.Lock()  # one writer at a time (thread or a direct flush)
         self._wake = threading.Event()
+        self._arrived = threading.Event()  # the first event of a batch: an idle writer wakes
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_drop_log = 0.0
@@ -215,6 +216,7 @@ class History:
                 self._next_id += 1
                 dropped = False
                 full = len(self._pending) >= self.batch_rows
+                first = len(self._pending) == 1
         if dropped:
             now = time.monotonic()
             if now - self._last_drop_log > 10:
@@ -222,6 +224,8 @@ class History:
                 log.warning("events history: %d events dropped so far (the disk is not keeping "
                             "up)", self.counters["dropped"])
             return False
+        if first:
+            self._arrived.set()
         if full:
             self._wake.set()
         return True
@@ -340,6 +344,11 @@ class History:
     def _run(self) -> None:
         next_prune = time.monotonic()  # prune once at start-up
         while not self._stop.is_set():
+            if not self.pending():
+                # Idle: sleep until an event comes (or a prune is due), not every
+                # flush_every; then gather for flush_every as before.
+                self._arrived.wait(max(0.0, next_prune - time.monotonic()))
+                self._arrived.clear()
             self._wake.wait(self.flush_every)
             self._wake.clear()
             try:
@@ -354,6 +363,7 @@ class History:
         """Stop the writer, write what is waiting, close the file."""
         self._stop.set()
         self._wake.set()
+        self._arrived.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
         self.flush()

@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 DEFAULT_STALL_AFTER = 10.0
 STALL_ENV = "OSCAR_STALL_AFTER"  # seconds; tests set it low
 STALL_EXIT_CODE = 70  # EX_SOFTWARE: supervisord logs it as an unexpected exit and restarts
+MAX_WAIT_SHARE = 0.6  # of stall_after: the longest poll of a loop that beats (max_wait)
 STARTUP_GRACE = 20.0  # extra time before the first beat: opening a store, binding sockets
 ORPHAN_GRACE = 5.0  # after SIGTERM to ourselves, how long a clean shutdown may take
 LONGEST_SLEEP = 3600.0  # the watchdog's sleep when nothing can stall (stall_after infinite)
@@ -126,8 +127,10 @@ class Lifeline:
 
     @property
     def max_wait(self) -> float:
-        """The longest a loop that beats may wait in one poll (seconds)."""
-        return self.stall_after / 4
+        """The longest a loop that beats may wait in one poll (seconds). With the default 10 s
+        that is 6 s: longer than the registry's 5 s beacon, so an idle actor wakes only for the
+        beacon, and 4 s short of a stall."""
+        return self.stall_after * MAX_WAIT_SHARE
 
     def beat(self) -> None:
         """Called once per loop turn: proof the loop still turns."""

@@ -299,8 +299,10 @@ def _command_row(value: Any) -> Command:
     if type(data) is not bytes or type(sender) is not str or type(seq) is not int \
             or type(terminate) is not bool:
         raise _Bad("command row field of the wrong type")
+    if type(received_at) is not float or not 0.0 <= received_at <= MAX_TIMESTAMP:
+        received_at = _timestamp(received_at)  # an int, or refused with the reason
     # device is filled in by the batch (one name for every row).
-    return Command("", data, _timestamp(received_at), sender, seq, terminate)
+    return Command("", data, received_at, sender, seq, terminate)
 
 
 _command_rows = _list_of(_command_row)
@@ -398,6 +400,9 @@ class ConfigBeacon(Message):
     KIND: ClassVar[str] = "config.beacon"
     revision: int
     store_id: str = ""
+    # When this registry run began (0: not said): an actor sends a new run its full status
+    # before any ActorAlive, since a restarted registry has no status to keep fresh.
+    registry_run: float = 0.0
 
     def topic(self) -> bytes:
         return b"config.beacon:"
@@ -466,6 +471,24 @@ class ActorStatus(Message):
 
     def topic(self) -> bytes:
         return device_topic("status.device", self.device)
+
+
+@_register
+@dataclass
+class ActorAlive(Message):
+    """Actor -> registry: a heartbeat while nothing changed since its last ActorStatus to this
+    registry run. The registry keeps that status, takes ``at`` as its age and re-publishes it
+    (so subscribers still get a whole status.device); from a run (``pid``) whose status it
+    does not have, it is ignored."""
+
+    KIND: ClassVar[str] = "status.alive"
+    CHECKS: ClassVar[dict[str, Callable[[Any], Any]]] = {"device": _device_name, "at": _timestamp}
+    device: str
+    pid: int
+    at: float = field(default_factory=time.time)
+
+    def topic(self) -> bytes:
+        return device_topic("status.alive", self.device)
 
 
 @_register

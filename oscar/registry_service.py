@@ -86,7 +86,7 @@ class RegistryService:
     def beacon(self) -> ConfigBeacon:
         """Which desired state is the latest written and published (repeated every 5 s in
         place of the whole snapshot: followers behind it read the desired-state file)."""
-        return ConfigBeacon(*self._published)
+        return ConfigBeacon(*self._published, registry_run=self.started_at)
 
     def snapshot(self) -> ConfigSnapshot:
         """The whole desired state; built again only when the store's revision moved."""

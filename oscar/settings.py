@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import sys
-import tomllib
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
@@ -245,6 +244,8 @@ def load(environ: dict[str, str] | None = None) -> Settings:
     values: dict[str, object] = {}
     config_file = home / "oscar.toml"
     if config_file.exists():
+        import tomllib  # here: most homes have no file, and every actor would pay for it
+
         try:
             data = tomllib.loads(config_file.read_text())
         except tomllib.TOMLDecodeError as exc:

@@ -10,7 +10,7 @@ from typing import Any
 
 from oscar import states
 from oscar.actor_status import HEARTBEAT as ACTOR_HEARTBEAT
-from oscar.messages import ActorStatus, ListenerStatus
+from oscar.messages import ActorAlive, ActorStatus, ListenerStatus
 from oscar.models import Device
 from oscar.supervisor_client import program_name
 
@@ -19,8 +19,9 @@ RUNNING = "RUNNING"
 # be connected already; a report of another run is set aside before this is asked).
 ALIVE = (RUNNING, "STARTING")
 # A loop that has missed three heartbeats is shown as stale while supervisord still says
-# RUNNING: the process is there but not turning. Actors report at least every
-# actor_status.HEARTBEAT, the listener every 2 s (processes/listener.py).
+# RUNNING: the process is there but not turning. Actors report with the registry's beacon,
+# every actor_status.HEARTBEAT (at the latest HEARTBEAT_ALONE after their last report), the
+# listener every 2 s (processes/listener.py).
 MISSED_HEARTBEATS = 3
 STALE_AFTER = MISSED_HEARTBEATS * ACTOR_HEARTBEAT
 LISTENER_STALE_AFTER = MISSED_HEARTBEATS * 2.0
@@ -79,6 +80,15 @@ class StatusTable:
         self.actors[name] = status
         self.totals_since.setdefault(name, status.at)
         self._track_kind(name, status.state, status.since)
+
+    def record_alive(self, alive: ActorAlive) -> ActorStatus | None:
+        """A heartbeat with nothing changed: the kept status of that run, as of ``alive.at``;
+        None when there is none (another run, or a registry that has not had it yet)."""
+        status = self.actors.get(alive.device)
+        if status is None or status.pid != alive.pid:
+            return None
+        status.at = max(status.at, alive.at)
+        return status
 
     def _end_run(self, device: str, last: dict[str, int]) -> None:
         base = self.bases.setdefault(device, dict.fromkeys(TOTALS, 0))

@@ -5,11 +5,10 @@ from __future__ import annotations
 import logging
 import os
 import signal
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import zmq
 
-from oscar import keys
 from oscar.messages import DecodeError, Message, cap, decode
 from oscar.ratelimit import RateLimiter
 
@@ -41,7 +40,7 @@ def socket(ctx: zmq.Context, kind: int, **options: int) -> zmq.Socket:
 def bind(sock: zmq.Socket, endpoint: str, home=None) -> None:
     """``sock.bind(endpoint)``, as a CURVE server when the endpoint is tcp:// (oscar.keys);
     ``home`` is the OSCAR_HOME holding the keys (default: this process's settings)."""
-    keys.secure(sock, endpoint, home, server=True)
+    _secure(sock, endpoint, home, server=True)
     sock.bind(endpoint)
     if endpoint.startswith("ipc://"):
         _bound_ipc.append(endpoint[len("ipc://"):])
@@ -62,8 +61,17 @@ def remove_ipc_files() -> None:
 
 def connect(sock: zmq.Socket, endpoint: str, home=None) -> None:
     """``sock.connect(endpoint)``, as a CURVE client when the endpoint is tcp://."""
-    keys.secure(sock, endpoint, home, server=False)
+    _secure(sock, endpoint, home, server=False)
     sock.connect(endpoint)
+
+
+def _secure(sock: zmq.Socket, endpoint: str, home, server: bool) -> None:
+    # oscar.keys only for tcp://: ipc:// needs no keys, and its import (CURVE, Z85, TOML)
+    # would cost every actor's start a few ms and its memory 0.1 MB.
+    if endpoint.startswith("tcp://"):
+        from oscar import keys
+
+        keys.secure(sock, endpoint, home, server=server)
 
 
 # Plain int flags and one send()/recv() per frame: pyzmq's send_multipart/recv_multipart spend
@@ -144,13 +152,17 @@ def readable(sock: zmq.Socket) -> bool:
     return bool(sock.getsockopt(_EVENTS) & _POLLIN)
 
 
-def _waiting(sock: zmq.Socket, limit: int) -> Iterator[list[bytes]]:
+def _waiting(sock: zmq.Socket, limit: int, ready: bool = False,
+             emptied: Callable[[zmq.Socket], None] | None = None) -> Iterator[list[bytes]]:
     """The multipart messages waiting on ``sock``, at most ``limit`` per call so one busy
     socket cannot starve the rest of a poll loop. The socket is asked whether one waits
     (EVENTS) rather than read until zmq.Again: an exception per drain was dear on a hot loop
-    that takes one cue a turn."""
-    for _ in range(limit):
-        if not readable(sock):
+    that takes one cue a turn. ``ready``: a poller just said so, read before asking; ``emptied``
+    is called when the socket was found empty (event_poll.Poller.settle)."""
+    for index in range(limit):
+        if (index or not ready) and not readable(sock):
+            if emptied is not None:
+                emptied(sock)
             return
         try:
             frames = recv_frames(sock)
@@ -167,9 +179,11 @@ def drain(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int =
             yield message
 
 
-def drain_routed(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512):
-    """Like drain(), for a ROUTER: yields (sender's routing id, message)."""
-    for peer, *frames in _waiting(sock, limit):
+def drain_routed(sock: zmq.Socket, counters: dict[str, int] | None = None, limit: int = 512,
+                 ready: bool = False, emptied: Callable[[zmq.Socket], None] | None = None):
+    """Like drain(), for a ROUTER: yields (sender's routing id, message). ``ready`` and
+    ``emptied``: see _waiting."""
+    for peer, *frames in _waiting(sock, limit, ready, emptied):
         message = _decode(sock, frames, counters)
         if message is not None:
             yield peer, message
@@ -208,12 +222,34 @@ def reply(sock: zmq.Socket, envelope: list[bytes], message: Message) -> bool:
 
 
 class StopFlag:
-    """SIGTERM/SIGINT set this; loops check it between polls and shut down cleanly."""
+    """SIGTERM/SIGINT set this; loops check it between polls and shut down cleanly.
+
+    A poll that a signal interrupts is resumed for the rest of its timeout (PEP 475), so a
+    loop that sleeps long also polls ``wakeup()``: readable once a signal arrived."""
 
     def __init__(self) -> None:
         self.stop = False
+        self._wakeup = -1
         signal.signal(signal.SIGTERM, self._set)
         signal.signal(signal.SIGINT, self._set)
 
     def _set(self, *_: object) -> None:
         self.stop = True
+
+    def wakeup(self) -> int:
+        """A descriptor that becomes readable when a signal arrives (``drain`` it)."""
+        if self._wakeup < 0:
+            read_end, write_end = os.pipe()
+            for fd in (read_end, write_end):
+                os.set_blocking(fd, False)
+                os.set_inheritable(fd, False)
+            signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
+            self._wakeup = read_end
+        return self._wakeup
+
+    def drain(self) -> None:
+        try:
+            while os.read(self._wakeup, 64):
+                pass
+        except OSError:  # BlockingIOError: empty
+            pass

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 import zmq
 
-from oscar import desired_state, logsetup, zmqutil
+from oscar import desired_state, event_poll, logsetup, zmqutil
 from oscar import settings as settings_mod
 from oscar.actor import Actor
 from oscar.actor_intake import AckPacer
@@ -59,8 +59,9 @@ class ConfigFollower:
 
     def apply(self, message: Message) -> None:
         if isinstance(message, ConfigBeacon):
+            self.actor.board.beacon(message.registry_run)  # the heartbeat goes with this wake-up
             state = None if self.path is None else desired_state.catch_up(
-                self.gate, self.path, message.store_id, message.revision)
+                self.gate, self.path, message.store_id, message.revision, self.actor.name)
             if state is not None:
                 self.actor.configure(state.devices.get(self.actor.name))
             return
@@ -78,10 +79,13 @@ class ConfigFollower:
 
 
 def take_commands(sock: zmq.Socket, actor: Actor, counters: dict[str, int],
-                  limit: int = 256) -> None:
+                  limit: int = 256, poller: event_poll.Poller | None = None) -> None:
     """Hand the command messages waiting on the ROUTER to the actor: at most ``limit``, so the
-    device socket gets its turn again under a burst."""
-    for peer, message in zmqutil.drain_routed(sock, counters, limit):
+    device socket gets its turn again under a burst. ``poller``: the one that just reported
+    the socket ready (read at once; told when it is found empty)."""
+    emptied = poller.settle if poller is not None else None
+    for peer, message in zmqutil.drain_routed(sock, counters, limit, ready=poller is not None,
+                                              emptied=emptied):
         if isinstance(message, CommandBatch):
             actor.handle_commands(message.commands, peer)
         elif isinstance(message, Command):
@@ -116,7 +120,7 @@ def run(name: str) -> int:
     for prefix in (DeviceConfig(name, None, 0).topic(), *CONFIG_TOPICS):
         config.setsockopt(zmq.SUBSCRIBE, prefix)
 
-    known = desired_state.read(settings.desired_state_path)
+    known = desired_state.read(settings.desired_state_path, only=name)
     if known is not None:
         devices, revision = known
         follower.revision = revision
@@ -124,9 +128,10 @@ def run(name: str) -> int:
     counters: dict[str, int] = {}
     stop = zmqutil.StopFlag()
     log.info("device actor %s started on %s", name, settings.actor_endpoint(name))
-    poller = zmq.Poller()  # one for the process; the device socket is swapped as it changes
+    poller = event_poll.Poller()  # one for the process; the device socket is swapped as it changes
     poller.register(commands, POLLIN)
     poller.register(config, POLLIN)
+    poller.wake_on(stop.wakeup(), stop.drain)  # SIGTERM ends an idle wait (max_wait is 6 s)
     polled: tuple = (None, 0)  # (device socket, flags) registered now
     acks = AckPacer()
     clock = actor.clock
@@ -175,7 +180,7 @@ def run(name: str) -> int:
                 take_config(config, follower, counters)
             if taking:
                 dropped = actor.counters["dropped"]
-                take_commands(commands, actor, counters)
+                take_commands(commands, actor, counters, poller=poller)
                 wake_at = actor.wake_after_commands(wake_at, dropped, polled[0])
             if full or clock() >= wake_at:
                 actor.tick()
@@ -186,9 +191,11 @@ def run(name: str) -> int:
                         zmqutil.send_frames(commands, [peer, *Ack(name, seqs).encode()])
                     except zmq.Again:
                         pass  # that listener is gone or stuck; it resends what it still needs
+                poller.touch(commands)
     finally:
         lifeline.stop()
         actor.shutdown()
+        poller.close()
         for sock in (commands, config):
             sock.close(linger=0)
         # A moment for the final "stopped" status to leave: enough when the registry is up

@@ -27,7 +27,7 @@ import time
 
 import zmq
 
-from oscar import desired_state, logsetup, udp_buffer, zmqutil
+from oscar import desired_state, event_poll, logsetup, udp_buffer, zmqutil
 from oscar import lifeline as lifeline_mod
 from oscar import settings as settings_mod
 from oscar.actor_link import ActorLink
@@ -73,7 +73,7 @@ class TcpSide:
     """Accepts, reads, answers and closes OSC TCP connections; admission by ClientTable."""
 
     def __init__(self, server: socket.socket, settings: settings_mod.Settings,
-                 forwarder: Forwarder, allow: AllowList, poller: zmq.Poller):
+                 forwarder: Forwarder, allow: AllowList, poller: event_poll.Poller):
         self.server = server
         self.forwarder = forwarder
         self.allow = allow
@@ -312,7 +312,7 @@ def run() -> int:
     zmqutil.connect(follow, settings.publish, settings.home)
     for prefix in (FeedbackTargets([]).topic(), b"event.", b"status.device."):
         follow.setsockopt(zmq.SUBSCRIBE, prefix)
-    poller = zmq.Poller()
+    poller = event_poll.Poller()
     for sock in (udp, server, config, follow):
         poller.register(sock, zmq.POLLIN)
     # Monitors of the links holding commands -> their link (the forwarder says which). The

@@ -16,6 +16,7 @@ runs devices (oscar/store_guard.py): exit code 2, the reason and the way to rest
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 
@@ -27,6 +28,7 @@ from oscar.actor_status import HEARTBEAT as ACTOR_HEARTBEAT
 from oscar.history import History
 from oscar.lifeline import Lifeline
 from oscar.messages import (
+    ActorAlive,
     ActorStatus,
     ConfigSnapshot,
     DeviceConfig,
@@ -105,10 +107,17 @@ def run() -> int:
     poller = zmq.Poller()
     poller.register(control, zmq.POLLIN)
     poller.register(events, zmq.POLLIN)
+    woken = stop.wakeup()  # SIGTERM ends a wait for the next beacon
+    poller.register(woken, zmq.POLLIN)
     try:
         while not stop.stop:
             lifeline.beat()
-            ready = dict(poller.poll(timeout=250))
+            # Asleep until the next beacon (at most SNAPSHOT_EVERY, well under the lifeline's
+            # stall limit) unless a message comes: not four wake-ups a second for nothing.
+            wait_ms = math.ceil(max(0.0, snapshot_due - time.monotonic()) * 1000)
+            ready = dict(poller.poll(timeout=wait_ms))
+            if woken in ready:
+                stop.drain()
             if events in ready:
                 for message in zmqutil.drain(events, counters):
                     _record(table, history, message, publish)
@@ -148,7 +157,12 @@ def run() -> int:
 
 
 def _record(table: StatusTable, history: History, message: Message, publish) -> None:
-    if isinstance(message, ActorStatus):
+    if isinstance(message, ActorAlive):
+        kept = table.record_alive(message)
+        if kept is None:
+            return  # a status of that run comes next (a new registry run gets one first)
+        message = kept  # re-published whole: subscribers see a status.device as ever
+    elif isinstance(message, ActorStatus):
         table.record_status(message)
     elif isinstance(message, ListenerStatus):
         table.listener = message

@@ -7,6 +7,8 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import types
+from collections import deque
 
 import pytest
 import zmq
@@ -15,7 +17,7 @@ from oscar import actor_link, zmqutil
 from oscar import forwarder as forwarder_mod
 from oscar import settings as settings_mod
 from oscar.forwarder import Forwarder
-from oscar.messages import Ack, CommandBatch
+from oscar.messages import Ack, Command, CommandBatch
 from oscar.models import Device
 from tests.unit.osc_corpus import msg, pad
 
@@ -110,3 +112,47 @@ def test_an_idle_link_costs_nothing_per_turn(rig):
     cue(forwarder, "p2", "only p2")
     assert set(forwarder._busy) == {"p2"}
     assert forwarder.waiting == 1
+
+
+def test_a_fast_stream_goes_in_batches_and_a_lone_cue_at_once(rig, monkeypatch):
+    """While cues arrive faster than one per COALESCE, a send is followed by a pause of
+    COALESCE (the loop wakes for it); held commands are batched, not lost. A cue after a quiet
+    spell is not held."""
+    forwarder, actors = rig
+    link = forwarder.link("p1")
+    for n in range(20):  # a burst: the running mean of arrival gaps falls below COALESCE
+        cue(forwarder, "p1", f"burst {n}")
+    assert link.mean_gap < actor_link.COALESCE
+    now = time.time()
+    clock = types.SimpleNamespace(time=lambda: now + actor_link.COALESCE / 2,
+                                  monotonic=time.monotonic)
+    monkeypatch.setattr(forwarder_mod, "time", clock)  # wake_in's "now", mid-hold
+    forwarder.housekeeping(now)
+    _, batch = receive(actors["p1"])
+    assert len(batch.commands) == 20
+    cue(forwarder, "p1", "second")
+    cue(forwarder, "p1", "third")
+    forwarder.housekeeping(now + actor_link.COALESCE / 2)
+    assert forwarder.waiting == 2 and not actors["p1"].poll(50), "sent before COALESCE"
+    assert 0 < forwarder.wake_in(1.0) <= actor_link.COALESCE, "the loop would not wake for it"
+    forwarder.housekeeping(now + actor_link.COALESCE)
+    _, batch = receive(actors["p1"])
+    assert [c.data for c in batch.commands] == [b"second", b"third"]
+    # After a quiet spell (a cue 10 ms later) the next cue goes on the turn that took it.
+    link.submit(Command("p1", b"later", now + 0.01, "127.0.0.1:5000", 10_001))
+    forwarder.housekeeping(now + 0.01)
+    _, batch = receive(actors["p1"])
+    assert [c.data for c in batch.commands] == [b"later"] and link.outbox == deque()
+
+
+def test_cues_a_millisecond_apart_are_never_held(rig):
+    """1000 cues/s: each goes on the turn that took it, whatever came before."""
+    forwarder, actors = rig
+    link = forwarder.link("p1")
+    start = time.time()
+    for n in range(30):
+        at = start + n * 0.001
+        link.submit(Command("p1", b"cue %d" % n, at, "127.0.0.1:5000", n + 1))
+        link.flush(at)
+        _, batch = receive(actors["p1"])
+        assert [c.data for c in batch.commands] == [b"cue %d" % n], f"cue {n} was held"

@@ -166,3 +166,13 @@ def test_the_loop_is_not_woken_early_for_timers_it_cannot_act_on():
     clock.now += 5.0  # idle_close long past, but a command waits: no idle close due
     actor.tick()
     assert actor.state == states.READY and actor.next_timeout() == pytest.approx(0.1)
+
+
+def test_an_actor_with_no_config_yet_sleeps_until_its_next_report():
+    """Started before its device's record reached it (state CONNECTING, no connection): no
+    connect deadline to wait for, so the loop must not spin on a zero timeout."""
+    clock = Clock()
+    actor = Actor("early", emit=lambda message: None, clock=clock)
+    assert actor.state == states.CONNECTING and actor.sock is None
+    actor.tick()  # the first turn: its first status report goes
+    assert actor.next_timeout() > 1.0

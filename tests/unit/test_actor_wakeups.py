@@ -7,6 +7,9 @@ from __future__ import annotations
 from oscar import actor_status, states
 from oscar.actor import EXPIRE_EVERY, IN_FLIGHT_CHECK
 from oscar.lifeline import Lifeline
+from oscar.messages import ConfigBeacon
+from oscar.status_table import STALE_AFTER
+from processes.device_actor import ConfigFollower
 from tests.unit.actor_rig import Clock
 
 NEVER = 1e12  # a wake-up time far away: what the loop had before the turn
@@ -83,14 +86,50 @@ def test_a_paced_device_always_gets_a_full_turn(rigs):
     assert rig.actor.wake_after_commands(NEVER, dropped, rig.actor.sock) == 0.0
 
 
-def test_the_heartbeat_goes_early_with_another_wake_up():
+def test_the_heartbeat_rides_on_the_registrys_beacon():
     clock = Clock(100.0)
     board = actor_status.StatusBoard("dev", emit=[].append, clock=clock)
     board.report()
-    clock.now += actor_status.HEARTBEAT - actor_status.HEARTBEAT_EARLY - 0.01
-    assert not board.report_due()
-    clock.now += 0.02  # within HEARTBEAT_EARLY of due: rides on this wake-up
+    clock.now += 1.5  # out of step with the beacon (a state change just before)
+    board.beacon()
+    assert board.report_due()  # goes now, so the next beacon finds it due again
+    board.report()
+    clock.now += actor_status.HEARTBEAT
+    assert not board.report_due()  # no timer of its own before the next beacon
+    board.beacon()
     assert board.report_due()
+
+
+def test_a_report_that_just_left_skips_the_beacon():
+    clock = Clock(100.0)
+    board = actor_status.StatusBoard("dev", emit=[].append, clock=clock)
+    board.report()
+    clock.now += actor_status.BEACON_GAP / 2
+    board.beacon()
+    assert not board.report_due()
+
+
+def test_without_beacons_the_heartbeat_goes_on_its_own_well_before_stale():
+    clock = Clock(100.0)
+    sent = []
+    board = actor_status.StatusBoard("dev", emit=sent.append, clock=clock)
+    board.report()
+    assert min(board.next_due()) == 100.0 + actor_status.HEARTBEAT_ALONE
+    assert 2 * actor_status.HEARTBEAT_ALONE < STALE_AFTER  # one lost heartbeat is not stale
+    clock.now += actor_status.HEARTBEAT_ALONE
+    assert board.report_due()
+
+
+def test_an_idle_actor_sends_its_heartbeat_when_the_beacon_wakes_it(rigs):
+    rig = rigs()
+    rig.ready()
+    rig.actor.tick()
+    follower = ConfigFollower(rig.actor)
+    rig.clock.now += actor_status.HEARTBEAT
+    before = len(rig.statuses())
+    follower.apply(ConfigBeacon(follower.revision))
+    rig.actor.tick()  # the loop's turn after a config message
+    assert len(rig.statuses()) == before + 1
 
 
 def test_the_watchdog_sleeps_until_a_stall_could_first_be_seen():

@@ -1,6 +1,7 @@
 """Both followers of the registry's config (the listener's Forwarder, an actor's
 ConfigFollower) take a replaced store's config, and never an older one from the same store."""
 
+from oscar.actor_status import StatusBoard
 from oscar.forwarder import Forwarder
 from oscar.messages import ConfigSnapshot, DeviceConfig
 from oscar.models import validate
@@ -43,6 +44,7 @@ class FakeActor:
 
     def __init__(self):
         self.configured = []
+        self.board = StatusBoard(self.name, emit=lambda message: None, clock=lambda: 0.0)
 
     def configure(self, device):
         self.configured.append(device.port if device else None)
@@ -115,3 +117,14 @@ def test_an_actor_behind_the_beacon_takes_its_device_from_the_file(tmp_path):
     desired_state.write(path, [], 5, "s1")
     follower.apply(ConfigBeacon(5, "s1"))  # removed meanwhile
     assert actor.configured == [1, 2, None]
+
+
+def test_an_actor_reads_only_its_own_device_from_the_file(tmp_path):
+    from oscar import desired_state
+    from oscar.models import from_dict
+
+    path = tmp_path / "desired-state.msgpack"
+    desired_state.write(path, [from_dict(record(f"d{i}", 1000 + i)) for i in range(5)], 7, "s1")
+    devices, revision = desired_state.read(path, only="d3")
+    assert list(devices) == ["d3"] and devices["d3"].port == 1003 and revision == 7
+    assert sorted(desired_state.read(path)[0]) == ["d0", "d1", "d2", "d3", "d4"]

@@ -251,6 +251,20 @@ def test_the_writer_thread_writes_and_prunes(tmp_path):
     assert rows_in_file(tmp_path / "h.sqlite") == 1000
 
 
+def test_an_idle_writer_sleeps_until_an_event_comes_and_then_writes_it(tmp_path):
+    threaded = History(tmp_path / "h.sqlite", flush_every=0.05).start()
+    try:
+        # Nothing waiting: the writer waits for the first event, not for a timer.
+        wait_for(lambda: threaded._arrived.is_set() is False and threaded.pending() == 0,
+                 timeout=10, message="writer idle")
+        threaded.append(ev(detail="after a quiet spell"))
+        assert threaded._arrived.is_set() or threaded.pending() == 0
+        wait_for(lambda: rows_in_file(tmp_path / "h.sqlite") == 1, timeout=10,
+                 message="the event written")
+    finally:
+        threaded.close()
+
+
 def test_stats_say_where_and_how_much(hist):
     hist.append(ev())
     stats = hist.stats()

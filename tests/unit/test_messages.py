@@ -3,6 +3,7 @@ import pytest
 
 from oscar.messages import (
     Ack,
+    ActorAlive,
     ActorStatus,
     Command,
     CommandBatch,
@@ -37,6 +38,7 @@ EXAMPLES = [
     (DeviceConfig(name="proj", device=None, revision=4), b"config.device.proj:"),
     (ConfigSnapshot(devices=[DEVICE], revision=4), b"config.snapshot:"),
     (ConfigBeacon(revision=4, store_id="s1"), b"config.beacon:"),
+    (ConfigBeacon(revision=4, store_id="s1", registry_run=1700000000.5), b"config.beacon:"),
     (Event(source="device", event="sent", detail="%1POWR 1", device="proj", sender="q", at=5.0),
      b"event.device.proj:sent"),
     (Event(source="listener", event="rejected", detail="unknown device 'x'", at=6.0),
@@ -44,6 +46,7 @@ EXAMPLES = [
     (ActorStatus(device="proj", state="connected", since=1.0, pid=42, peer="127.0.0.1:9999",
                  sent=3, dropped=1, queued=2, last_error="refused", last_error_at=0.5, at=7.0),
      b"status.device.proj:"),
+    (ActorAlive(device="proj", pid=42, at=9.0), b"status.alive.proj:"),
     (ListenerStatus(pid=41, udp_port=53999, tcp_port=53999,
                     counters={"packets": 10, "malformed": 1}, at=8.0), b"status.listener:"),
     (FeedbackTargets(targets=["udp://10.0.0.9:53000", "tcp://[::1]:9000"]),
