@@ -105,12 +105,12 @@ class ActorLink:
     def flush(self, now: float | None = None) -> None:
         """Send what the outbox holds, in batches; with ``now`` (the loop's turn), not before
         ``hold_until``, and in a fast stream the next send is held for COALESCE."""
-        if now is not None:
+        outbox = self.outbox
+        if now is not None and outbox and not self.broken:  # a send now: the pause starts
             if now < self.hold_until:
                 return
             if self.mean_gap < COALESCE:
                 self.hold_until = now + COALESCE
-        outbox = self.outbox
         while outbox and not self.broken:
             batch: list[Command] = []
             size = 0

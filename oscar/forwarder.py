@@ -439,16 +439,17 @@ class Forwarder:
         actor (RETRY_WAIT) or for their acks (ACK_WAIT), a scheduled cue is due or received
         events are to be reported. One pass, few calls: this runs on every loop turn."""
         wait = idle
+        now = time.time()
         for link in self._busy.values():
             if link.outbox:  # held for a batch (actor_link.COALESCE), or the actor is away
-                held = link.hold_until - time.time()
+                held = link.hold_until - now
                 wait = min(wait, held if held > 0 else RETRY_WAIT)
             elif link.unacked:
                 wait = min(wait, ACK_WAIT)
         if self.scheduler:
             due = self.scheduler.next_due()
             if due is not None:
-                wait = min(wait, due - time.time())
+                wait = min(wait, due - now)
         report_at = self.received.next_due()
         if report_at is not None:
             wait = min(wait, report_at - time.monotonic())

@@ -156,3 +156,22 @@ def test_cues_a_millisecond_apart_are_never_held(rig):
         link.flush(at)
         _, batch = receive(actors["p1"])
         assert [c.data for c in batch.commands] == [b"cue %d" % n], f"cue {n} was held"
+
+
+def test_a_turn_with_nothing_to_send_starts_no_pause(rig):
+    """The pause follows a send: a turn that found the outbox empty does not hold the next cue
+    of the stream."""
+    forwarder, actors = rig
+    link = forwarder.link("p1")
+    for n in range(20):
+        cue(forwarder, "p1", f"burst {n}")
+    now = time.time()
+    link.flush(now)
+    assert len(receive(actors["p1"])[1].commands) == 20
+    pause = actor_link.COALESCE
+    link.flush(now + 2 * pause)  # another device's turn: nothing here to send
+    link.submit(Command("p1", b"next", now, "127.0.0.1:5000", 10_001))
+    assert link.mean_gap < pause  # still a fast stream
+    link.flush(now + 2.5 * pause)
+    _, batch = receive(actors["p1"])
+    assert [c.data for c in batch.commands] == [b"next"]
