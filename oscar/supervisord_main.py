@@ -26,13 +26,13 @@
 from __future__ import annotations
 
 import inspect
-import os
-import signal
 import time
 
 from supervisor import process as supervisor_process
 from supervisor import supervisord
 from supervisor.states import ProcessStates, SupervisorStates
+
+from oscar import signal_wakeup
 
 ENDING_POLL = 0.01  # seconds: poll timeout while a child has closed its pipes, not yet reaped
 ENDING_FOR = 1.0  # seconds: at most this long per child (one that closes its pipes and lives on)
@@ -111,36 +111,18 @@ def _poll_timeout(self, timeout: float) -> float:
     return IDLE_POLL if not ending and _idle(self) else timeout
 
 
-def _wakeup_pipe() -> int:
-    """The read end of a pipe that each signal writes to (signal.set_wakeup_fd)."""
-    read_end, write_end = os.pipe()
-    for fd in (read_end, write_end):
-        os.set_blocking(fd, False)
-        os.set_inheritable(fd, False)
-    signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-    return read_end
-
-
-def _drain(fd: int) -> None:
-    try:
-        while os.read(fd, 512):
-            pass
-    except OSError:  # BlockingIOError: empty
-        pass
-
-
 def _runforever(self) -> None:
     self.oscar_reaped = self.oscar_woken = False
     self.oscar_ending = {}
     poller = self.options.poller
     stock_poll = poller.poll
-    woken = _wakeup_pipe()
+    woken = signal_wakeup.pipe()
 
     def poll(timeout: float) -> tuple[list[int], list[int]]:
         poller.register_readable(woken)
         readable, writable = stock_poll(_poll_timeout(self, timeout))
         if woken in readable:  # a signal: the loop's pass handles it now
-            _drain(woken)
+            signal_wakeup.drain(woken)
             readable = [fd for fd in readable if fd != woken]
         self.oscar_woken = bool(readable or writable)
         return readable, writable

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 
 import zmq
 
+from oscar import signal_wakeup
 from oscar.messages import DecodeError, Message, cap, decode
 from oscar.ratelimit import RateLimiter
 
@@ -239,17 +240,8 @@ class StopFlag:
     def wakeup(self) -> int:
         """A descriptor that becomes readable when a signal arrives (``drain`` it)."""
         if self._wakeup < 0:
-            read_end, write_end = os.pipe()
-            for fd in (read_end, write_end):
-                os.set_blocking(fd, False)
-                os.set_inheritable(fd, False)
-            signal.set_wakeup_fd(write_end, warn_on_full_buffer=False)
-            self._wakeup = read_end
+            self._wakeup = signal_wakeup.pipe()
         return self._wakeup
 
     def drain(self) -> None:
-        try:
-            while os.read(self._wakeup, 64):
-                pass
-        except OSError:  # BlockingIOError: empty
-            pass
+        signal_wakeup.drain(self._wakeup)
