@@ -17,6 +17,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,19 @@ from oscar.client import RegistryClient, RegistryUnavailable
 from oscar.supervisor_client import connect as supervisor_connect
 
 REPO = Path(__file__).resolve().parent.parent
+
+
+def noon_today(margin: float = 180.0) -> datetime:
+    """Noon of the day Oscar will read clock-only times ("12:02") in: it reads them as today
+    when it gets them. Within ``margin`` seconds of midnight this waits for the new day
+    first, so a test typing clock times does not straddle midnight (its events on one day,
+    its filters read on the next)."""
+    now = datetime.now()
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+    left = (midnight - now).total_seconds()
+    if left < margin:
+        time.sleep(left + 1)
+    return datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
 
 
 def wait_for(predicate: Callable[[], Any], timeout: float = 10.0, interval: float = 0.05,

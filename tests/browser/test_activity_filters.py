@@ -4,7 +4,6 @@ the events history, the live list keeping them, and the CSV link carrying them."
 from __future__ import annotations
 
 import time
-from datetime import datetime
 
 import zmq
 from selenium.webdriver.common.by import By
@@ -14,13 +13,12 @@ from oscar import zmqutil
 from oscar.messages import Event
 from tests.browser.conftest import web_url
 from tests.browser.test_web_ui import activity_rows, until
-from tests.support import wait_for
-
-NOON = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0).timestamp()
+from tests.support import noon_today, wait_for
 
 
 def push_events(system) -> None:
     """Two devices' events, one a minute from noon today, as actors push them."""
+    noon = noon_today().timestamp()  # now, not at import: a run may cross midnight
     ctx = zmq.Context()
     push = zmqutil.socket(ctx, zmq.PUSH)
     push.setsockopt(zmq.LINGER, 2000)
@@ -28,7 +26,7 @@ def push_events(system) -> None:
     for minute in range(10):
         for device, kind in (("lamp", "sent"), ("deck", "reply")):
             push.send_multipart(Event("device", kind, f"{device} {kind} {minute}", device=device,
-                                      sender="127.0.0.1:5000", at=NOON + minute * 60).encode())
+                                      sender="127.0.0.1:5000", at=noon + minute * 60).encode())
     push.close()
     ctx.term()
     wait_for(lambda: len(system.call("activity", device="deck", limit=50)) == 10,

@@ -9,16 +9,21 @@ import pytest
 import zmq
 
 from oscar.messages import Event
-from tests.support import wait_for
+from tests.support import noon_today, wait_for
 from tests.web.helpers import input_value, post_form, select_options, text_of
-
-TODAY = datetime.now().replace(hour=12, minute=0, second=0, microsecond=0)
-NOON = TODAY.timestamp()
 
 
 @pytest.fixture(scope="module")
-def events(settings, registry):
+def today() -> datetime:
+    """Noon today, taken when this module's tests start (not at import: a run may cross
+    midnight before it gets here)."""
+    return noon_today()
+
+
+@pytest.fixture(scope="module")
+def events(settings, registry, today):
     """Events of two devices around noon today, one a minute, as an actor would push them."""
+    noon = today.timestamp()
     ctx = zmq.Context()
     push = ctx.socket(zmq.PUSH)
     push.setsockopt(zmq.LINGER, 2000)
@@ -27,11 +32,11 @@ def events(settings, registry):
     for minute in range(10):
         for device, kind in (("hist-a", "sent"), ("hist-b", "reply")):
             event = Event("device", kind, f"{device} {kind} {minute}", device=device,
-                          sender="127.0.0.1:5000", at=NOON + minute * 60)
+                          sender="127.0.0.1:5000", at=noon + minute * 60)
             push.send_multipart(event.encode())
             sent.append(event)
     tricky = Event("device", "reply", 'say "hi", then=1\nnext', device="hist-c",
-                   sender="=cmd", at=NOON + 30)
+                   sender="=cmd", at=noon + 30)
     push.send_multipart(tricky.encode())
     push.close()
     ctx.term()
@@ -45,14 +50,14 @@ def details(response) -> list[str]:
     return [e["detail"] for e in response.get_json()]
 
 
-def test_api_filters_by_device_kind_and_time(client, events):
+def test_api_filters_by_device_kind_and_time(client, events, today):
     answer = client.get("/api/activity?device=hist-b&since=12:02&until=12:04")
     assert answer.status_code == 200
     assert details(answer) == ["hist-b reply 4", "hist-b reply 3", "hist-b reply 2"]
     answer = client.get("/api/activity?kind=sent&since=12:08")
     assert [d for d in details(answer) if d.startswith("hist-")] == ["hist-a sent 9",
                                                                     "hist-a sent 8"]
-    day = TODAY.strftime("%Y-%m-%d")
+    day = today.strftime("%Y-%m-%d")
     answer = client.get(f"/api/activity?device=hist-a&since={day} 12:05&limit=2")
     assert details(answer) == ["hist-a sent 9", "hist-a sent 8"]
     assert answer.get_json()[0]["cells"]["who"] == "hist-a"
@@ -68,7 +73,7 @@ def test_api_refuses_a_bad_time_naming_the_field(client, query, field):
     assert "20:30" in body["fields"][field] or "before" in body["fields"][field]
 
 
-def test_api_csv_export(client, events):
+def test_api_csv_export(client, events, today):
     answer = client.get("/api/activity?format=csv&device=hist-a&until=12:03")
     assert answer.status_code == 200
     assert answer.mimetype == "text/csv"
@@ -76,7 +81,7 @@ def test_api_csv_export(client, events):
     rows = list(csv.reader(io.StringIO(answer.get_data(as_text=True), newline="")))
     assert rows[0] == ["time", "unix_time", "device", "source", "event", "detail", "sender"]
     assert [r[5] for r in rows[1:]] == [f"hist-a sent {m}" for m in range(4)]  # oldest first
-    assert rows[1][0].startswith(TODAY.strftime("%Y-%m-%d") + " 12:00:00")
+    assert rows[1][0].startswith(today.strftime("%Y-%m-%d") + " 12:00:00")
     text = client.get("/api/activity?format=csv&device=hist-c").get_data(as_text=True)
     assert '"say ""hi"", then=1\nnext"' in text
     row = list(csv.reader(io.StringIO(text, newline="")))[1]
