@@ -1,6 +1,6 @@
 """What an actor tells the registry about itself: its state, counters and last error, command
 and reply, as an ``ActorStatus`` on every state change, batched to one per STATUS_COALESCE for
-counter changes, and as a heartbeat with the registry's beacon (every HEARTBEAT). A heartbeat
+counter changes, and as a heartbeat with the registry's beacon (about every HEARTBEAT). A heartbeat
 while nothing changed is a small ``ActorAlive`` (the registry keeps the last full status); a
 registry run that has not had a full status from this actor gets one."""
 
@@ -16,13 +16,13 @@ from oscar.messages import ActorAlive, ActorStatus, Event, Message
 log = logging.getLogger("oscar.actor")
 
 HEARTBEAT = 5.0  # a heartbeat this often
-# The heartbeat rides on the registry's config beacon (sent every HEARTBEAT; it wakes every
+# The heartbeat rides on the registry's config beacon (sent every 0.98 HEARTBEAT; it wakes every
 # actor anyway): an idle actor wakes once per beacon, and the registry gets every actor's
 # heartbeat in one burst instead of one wake-up each. A report this recent skips the beacon.
 BEACON_GAP = 1.0
 # Without beacons (the registry away, one lost) the heartbeat goes on its own timer, a little
-# later than the next beacon comes (the registry sends it 5.0 to 5.25 s apart), so that timer
-# does not wake an actor just before it. The registry counts an actor stale after 15 s of
+# later than the next beacon comes (the registry sends one every 4.9 s), so that timer does
+# not wake an actor just before it. The registry counts an actor stale after 15 s of
 # silence: two of these periods, one heartbeat lost, stay under it.
 HEARTBEAT_ALONE = 1.2 * HEARTBEAT
 # A full status at least every this many heartbeats even when nothing changed: a status the

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
 from itertools import islice
 
 from oscar.messages import Command
+from oscar.records import record
 
 MAX_QUEUED = 10_000
 
 
-@dataclass
+@record
 class Pending:
     command: Command
     peer: bytes = b""  # who sent it (ZeroMQ routing id), to ack it

@@ -11,19 +11,19 @@ replaced store's revisions from going backwards.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import msgpack
 
 from oscar.models import Device, from_dict
+from oscar.records import record
 
 
 class Unreadable(ValueError):
     """The file exists but is not a desired-state file."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class State:
     devices: dict[str, Device]
     revision: int

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass
+
+from oscar.records import record
 
 SCHEMES = ("udp", "tcp")
 MAX_TARGETS = 32
@@ -20,7 +21,7 @@ MAX_TARGET_TEXT = 300  # a host name is at most 253 characters
 _HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._")
 
 
-@dataclass(frozen=True, order=True)
+@record(frozen=True, order=True)
 class Target:
     scheme: str  # "udp" or "tcp"
     host: str  # name or IP address, without brackets

@@ -17,8 +17,9 @@ from __future__ import annotations
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
+
+from oscar.records import record
 
 CHECKOUT_ROOT = Path(__file__).resolve().parent.parent
 SYSTEM_HOME = Path("/var/lib/oscar")
@@ -28,7 +29,7 @@ SHORT_SOCKET_BASE = Path("/tmp")
 LONGEST_SOCKET_LEAF = len("/actors/") + 16 + len(".sock")
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Home:
     path: Path
     # "OSCAR_HOME" (set in the environment), "checkout", "user" or "system"

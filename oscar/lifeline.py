@@ -11,7 +11,10 @@ Two failures a poll loop cannot notice from inside:
   next ``oscar run`` would start a second set beside them. On Linux the kernel sends SIGTERM to
   the child when its parent dies (``prctl(PR_SET_PDEATHSIG)``); everywhere the watchdog thread
   also notices that ``os.getppid()`` changed and sends the process SIGTERM itself. SIGTERM takes
-  the process's normal clean shutdown path.
+  the process's normal clean shutdown path. Our supervisord (``oscar.supervisord_main``) asks
+  for that signal in each child before it runs the program and says so in
+  ``OSCAR_PARENT_DEATH_SIGNAL`` (its pid): the program then need not import ``ctypes`` (0.4 MB
+  and some 7 M instructions in every actor) to ask again.
 
 Every poll timeout of a loop that beats must stay well below ``stall_after``: at most
 ``max_wait``. The watchdog sleeps until the moment a stall could first be seen (the last beat
@@ -25,7 +28,6 @@ spins (a decoder looping) is.
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import signal
@@ -46,6 +48,9 @@ ORPHAN_GRACE = 5.0  # after SIGTERM to ourselves, how long a clean shutdown may 
 LONGEST_SLEEP = 3600.0  # the watchdog's sleep when nothing can stall (stall_after infinite)
 STACK_LIMIT = 2000  # characters of the stalled thread's stack in the log line
 PR_SET_PDEATHSIG = 1
+# Set by our supervisord for a program it started with the death signal already asked for:
+# the value is supervisord's pid, believed only while that is still our parent.
+PARENT_DEATH_ENV = "OSCAR_PARENT_DEATH_SIGNAL"
 # TEST ONLY: the listener stalls for good on a UDP packet whose OSC address is this value.
 TEST_STALL_ENV = "OSCAR_TEST_STALL_ON"
 
@@ -66,12 +71,20 @@ def set_parent_death_signal(sig: int = signal.SIGTERM) -> bool:
     if not sys.platform.startswith("linux"):
         return False
     try:
+        import ctypes  # here: a program whose supervisord asked already never loads it
+
         # The process's own symbols include libc's; ctypes.util.find_library would import
         # shutil, subprocess and the compressors (about 1 MB in every process) to find it.
         libc = ctypes.CDLL(None, use_errno=True)
         return libc.prctl(PR_SET_PDEATHSIG, int(sig), 0, 0, 0) == 0
     except (OSError, AttributeError):
         return False
+
+
+def parent_set_death_signal() -> bool:
+    """Our supervisord asked the kernel for this process's death signal before starting it
+    (and is still our parent)."""
+    return os.environ.get(PARENT_DEATH_ENV) == str(os.getppid())
 
 
 def stall_marker_for_tests() -> bytes | None:
@@ -119,7 +132,8 @@ class Lifeline:
         self._check_every = check_every or min(1.0, max(self.stall_after / 4, 0.01))
         self._planned = self._check_every  # how long the watchdog meant to sleep last time
         self._last_check = clock()
-        self.pdeathsig = parent_death_signal and set_parent_death_signal()
+        self.pdeathsig = parent_death_signal and (parent_set_death_signal()
+                                                  or set_parent_death_signal())
         self._parent = getppid()
         self._thread = threading.Thread(target=self._watch, name=f"lifeline-{process}",
                                         daemon=True)

@@ -10,10 +10,10 @@ Times come from the actor's clock; ``next_due`` tells its loop when to look agai
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from oscar.records import record
 
 
-@dataclass
+@record
 class WatchConfig:
     keepalive: bytes = b""  # wire bytes, terminator included; b"" = off
     keepalive_interval: float = 0.0  # 0 = off

@@ -1,7 +1,7 @@
 """Every ZeroMQ message Oscar sends: the one place that defines fields, topics and versions.
 
 A message is two frames, ``[topic, body]``. The body is a msgpack map with ``k`` (kind),
-``v`` (version) and the fields of the dataclass. Topics are dotted; a device name inside a topic
+``v`` (version) and the fields of the record. Topics are dotted; a device name inside a topic
 is always followed by ``:`` (not allowed in names) so that subscribing to ``proj`` never matches
 ``projector``. docs/protocol.md describes the sockets that carry these.
 """
@@ -11,12 +11,12 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
 from typing import Any, ClassVar
 
 import msgpack
 
 from oscar import feedback_targets, models
+from oscar.records import field, fields, record
 
 PROTOCOL_VERSION = 1
 # Text a peer sends that the registry keeps or forwards (events, activity, status) is cut to this
@@ -58,7 +58,7 @@ def _register(cls: type[Message]) -> type[Message]:
     return cls
 
 
-@dataclass
+@record  # a dataclass for less at every process start (oscar/records.py)
 class Message:
     KIND: ClassVar[str] = ""
     VERSION: ClassVar[int] = PROTOCOL_VERSION
@@ -272,7 +272,7 @@ def device_topic(prefix: str, name: str, suffix: str = "") -> bytes:
 
 
 @_register
-@dataclass
+@record
 class Command(Message):
     """Listener -> actor: bytes to write to the device (terminator added by the actor).
     ``seq`` is unique per listener connection, for acks and to discard a resent duplicate."""
@@ -309,7 +309,7 @@ _command_rows = _list_of(_command_row)
 
 
 @_register
-@dataclass
+@record
 class CommandBatch(Message):
     """Listener -> actor: the commands for one device from one listener loop turn, oldest
     first, in one ZeroMQ message instead of one per cue. Each travels as a row
@@ -344,7 +344,7 @@ class CommandBatch(Message):
 
 
 @_register
-@dataclass
+@record
 class Ack(Message):
     """Actor -> listener: these commands are done with (written to the device, or dropped and
     reported). Until then the listener keeps them, to send again if the connection breaks."""
@@ -358,7 +358,7 @@ class Ack(Message):
 
 
 @_register
-@dataclass
+@record
 class DeviceConfig(Message):
     """Registry PUB: one device's desired state changed (``device`` is None when removed)."""
 
@@ -375,7 +375,7 @@ class DeviceConfig(Message):
 
 
 @_register
-@dataclass
+@record
 class ConfigSnapshot(Message):
     """Registry PUB, when the whole desired state changed (start-up, import, a restored
     store): all devices. Between changes a ConfigBeacon says which revision is the latest."""
@@ -391,7 +391,7 @@ class ConfigSnapshot(Message):
 
 
 @_register
-@dataclass
+@record
 class ConfigBeacon(Message):
     """Registry PUB, every few seconds: which desired state is the latest. A follower that has
     an older one reads the desired-state file (written before anything is published), so a
@@ -409,7 +409,7 @@ class ConfigBeacon(Message):
 
 
 @_register
-@dataclass
+@record
 class Event(Message):
     """Something that happened, for the activity log: actor or listener -> registry -> PUB."""
 
@@ -434,7 +434,7 @@ class Event(Message):
 
 
 @_register
-@dataclass
+@record
 class ActorStatus(Message):
     """Actor -> registry on every change and as a heartbeat; registry re-publishes it."""
 
@@ -474,7 +474,7 @@ class ActorStatus(Message):
 
 
 @_register
-@dataclass
+@record
 class ActorAlive(Message):
     """Actor -> registry: a heartbeat while nothing changed since its last ActorStatus to this
     registry run. The registry keeps that status, takes ``at`` as its age and re-publishes it
@@ -492,7 +492,7 @@ class ActorAlive(Message):
 
 
 @_register
-@dataclass
+@record
 class ListenerStatus(Message):
     """Listener -> registry heartbeat with its counters."""
 
@@ -527,7 +527,7 @@ def _feedback_target_list(value: Any) -> list[str]:
 
 
 @_register
-@dataclass
+@record
 class FeedbackTargets(Message):
     """Registry PUB, on change and with every periodic snapshot: where the listener sends
     feedback (device replies, states, errors as OSC). See oscar.feedback_targets."""
@@ -541,7 +541,7 @@ class FeedbackTargets(Message):
 
 
 @_register
-@dataclass
+@record
 class Request(Message):
     """CLI or web -> registry control socket."""
 
@@ -551,7 +551,7 @@ class Request(Message):
 
 
 @_register
-@dataclass
+@record
 class Reply(Message):
     """Registry -> CLI or web. ``code`` is empty on success; ``fields`` carries per-field errors."""
 

@@ -10,12 +10,12 @@ import codecs
 import ipaddress
 import re
 import socket
-from dataclasses import asdict, dataclass, fields, replace
-from dataclasses import field as _field
 from typing import Any
 
 from oscar import escapes
 from oscar.devices import profiles
+from oscar.records import asdict, fields, record, replace
+from oscar.records import field as _field
 
 NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 MAX_TAGS = 32
@@ -45,7 +45,7 @@ class ValidationError(ValueError):
         super().__init__("; ".join(f"{field}: {msg}" for field, msg in errors.items()))
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Device:
     name: str
     host: str

@@ -84,7 +84,7 @@ class RegistryService:
     # ---- desired state ----------------------------------------------------------------------
 
     def beacon(self) -> ConfigBeacon:
-        """Which desired state is the latest written and published (repeated every 5 s in
+        """Which desired state is the latest written and published (repeated every 4.9 s in
         place of the whole snapshot: followers behind it read the desired-state file)."""
         return ConfigBeacon(*self._published, registry_run=self.started_at)
 

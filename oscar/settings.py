@@ -10,11 +10,11 @@ from __future__ import annotations
 import math
 import os
 import sys
-from dataclasses import dataclass, fields, replace
 from pathlib import Path
 
 from oscar import allow_list, feedback_targets
 from oscar import home as home_mod
+from oscar.records import fields, record, replace
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # OSCAR_HOME in a checkout; installed, see oscar.home (~/.local/state/oscar, /var/lib/oscar).
@@ -29,7 +29,7 @@ class SettingsError(ValueError):
     """A setting has a value Oscar cannot use; the message names the setting."""
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Settings:
     home: Path
     osc_host: str = "0.0.0.0"

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from collections import deque
-from dataclasses import asdict
 from datetime import timedelta
 from typing import Any
 
@@ -12,6 +11,7 @@ from oscar import states
 from oscar.actor_status import HEARTBEAT as ACTOR_HEARTBEAT
 from oscar.messages import ActorAlive, ActorStatus, ListenerStatus
 from oscar.models import Device
+from oscar.records import asdict
 from oscar.supervisor_client import program_name
 
 RUNNING = "RUNNING"

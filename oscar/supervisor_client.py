@@ -12,6 +12,7 @@ import os
 import socket
 import xmlrpc.client
 from pathlib import Path
+from typing import NamedTuple
 
 from supervisor.xmlrpc import SupervisorTransport, UnixStreamHTTPConnection
 
@@ -20,6 +21,25 @@ from oscar.settings import Settings, python_executable
 log = logging.getLogger(__name__)
 PREFIX = "oscar-device-"
 RPC_TIMEOUT = 15.0
+
+
+class ProcessChanges(NamedTuple):
+    """Process info from supervisord: all of it (``full``), or only the processes of the groups
+    that changed plus the names of the groups removed since the previous read."""
+
+    full: bool
+    processes: list[dict]
+    removed: list[str]
+
+    def applied_to(self, known: dict[str, dict]) -> dict[str, dict]:
+        """The process info by name after these changes (a new dict: readers in other threads
+        see the old one or the new one whole)."""
+        if self.full:
+            return {info["name"]: info for info in self.processes}
+        gone = set(self.removed)
+        merged = {name: info for name, info in known.items() if info["group"] not in gone}
+        merged.update((info["name"], info) for info in self.processes)
+        return merged
 
 
 class SupervisorError(RuntimeError):
@@ -121,7 +141,7 @@ class Programs:
     def __init__(self, settings: Settings, timeout: float = RPC_TIMEOUT):
         self.settings = settings
         self.timeout = timeout
-        self._token: str | None = ""  # of changed_process_info; None: not supported
+        self._token: str | None = ""  # of process_changes; None: not supported
         self._kept: xmlrpc.client.ServerProxy | None = None  # see _call(keep=True)
 
     def _call(self, method: str, *args, namespace: str = "supervisor", keep: bool = False):
@@ -215,13 +235,27 @@ class Programs:
     def process_info(self) -> list[dict]:
         return list(self._call("getAllProcessInfo"))
 
-    def changed_process_info(self) -> list[dict] | None:
-        """Every program's info when a state changed since the previous call, else None
-        (oscar/supervisor_rpc.py). A supervisord without that namespace: always the info."""
+    @property
+    def rings(self) -> bool:
+        """Whether supervisord rings a doorbell on changes (False: it has no oscar namespace)."""
+        return self._token is not None
+
+    def kept_socket(self) -> socket.socket | None:
+        """The socket of the connection kept open, if any: readable means supervisord closed
+        it (it stopped or restarted), worth a read at once."""
+        if self._kept is None:
+            return None
+        connection = self._kept("transport").connection
+        return getattr(connection, "sock", None)
+
+    def process_changes(self, doorbell: str = "") -> ProcessChanges | None:
+        """What changed in supervisord's process info since the previous call, None if nothing
+        (oscar/supervisor_rpc.py); ``doorbell``: a datagram socket supervisord rings on every
+        change from then on. A supervisord without that namespace: always all of it."""
         if self._token is not None:
             try:
-                answer = self._call("getAllProcessInfoSince", self._token, namespace="oscar",
-                                    keep=True)
+                args = (self._token, doorbell) if doorbell else (self._token,)
+                answer = self._call("getProcessInfoChanges", *args, namespace="oscar", keep=True)
             except SupervisorError as exc:
                 if "UNKNOWN_METHOD" not in str(exc):
                     raise
@@ -229,8 +263,11 @@ class Programs:
                 self._token = None
             else:
                 self._token = answer["token"]
-                return list(answer["processes"]) if answer["changed"] else None
-        return self.process_info()
+                if not (answer["full"] or answer["processes"] or answer["removed"]):
+                    return None
+                return ProcessChanges(answer["full"], list(answer["processes"]),
+                                      list(answer["removed"]))
+        return ProcessChanges(True, self.process_info(), [])
 
     def restart(self, device: str) -> None:
         name = f"{program_name(device)}:{program_name(device)}"

@@ -1,4 +1,4 @@
-"""supervisord, with two changes.
+"""supervisord, with these changes.
 
 - At shutdown, programs of equal priority stop together. Stock supervisord stops its process
   groups one at a time, waiting for each to exit. Every device actor is a group of its own, so
@@ -19,6 +19,9 @@
   IDLE_POLL; a signal (SIGTERM, SIGCHLD...) ends the wait at once through a wake-up pipe
   (Python resumes an interrupted poll, so the stock loop noticed a signal only at its next
   one-second timeout).
+- Each program dies with supervisord. Between fork and exec the child asks the Linux kernel
+  for SIGTERM when supervisord dies (``PR_SET_PDEATHSIG``) and tells the program so
+  (``oscar.lifeline.PARENT_DEATH_ENV``), which then need not load ``ctypes`` to ask itself.
 
     python -m oscar.supervisord_main -n -c supervisord.conf
 """
@@ -26,17 +29,22 @@
 from __future__ import annotations
 
 import inspect
+import os
 import time
 
+from supervisor import options as supervisor_options
 from supervisor import process as supervisor_process
 from supervisor import supervisord
 from supervisor.states import ProcessStates, SupervisorStates
 
-from oscar import signal_wakeup
+from oscar import lifeline, signal_wakeup
 
 ENDING_POLL = 0.01  # seconds: poll timeout while a child has closed its pipes, not yet reaped
 ENDING_FOR = 1.0  # seconds: at most this long per child (one that closes its pipes and lives on)
-IDLE_POLL = 5.0  # seconds: the loop's timeout while no program has a timer running
+# seconds: the loop's timeout while no program has a timer running. Longer than the
+# registry's safety read of program states (oscar/reconciler.py, 5 s), which wakes an idle
+# supervisord anyway: then that read is its only wake-up.
+IDLE_POLL = 10.0
 TIMED_STATES = frozenset((ProcessStates.STARTING, ProcessStates.BACKOFF,
                           ProcessStates.STOPPING))
 
@@ -146,11 +154,34 @@ def _restart_internals_known() -> bool:
             and list(reap.parameters) == ["self", "once", "recursionguard"])
 
 
+_stock_execve = supervisor_options.ServerOptions.execve
+_supervisord_pid = 0  # set by patch(): the process whose children get the death signal
+
+
+def _execve(self, filename: str, argv: list[str], env: dict[str, str]) -> None:
+    # In the child, after supervisord's setuid (a change of user clears the setting) and just
+    # before the program runs: SIGTERM when supervisord dies (oscar.lifeline), and the word
+    # that it is set. A daemonized supervisord (not -n) has another pid: the program asks
+    # for itself, as it would under a stock supervisord.
+    if os.getppid() == _supervisord_pid and lifeline.set_parent_death_signal():
+        if os.getppid() != _supervisord_pid:
+            os._exit(1)  # supervisord died a moment ago: no one would ever stop this program
+        env[lifeline.PARENT_DEATH_ENV] = str(_supervisord_pid)
+    _stock_execve(self, filename, argv, env)
+
+
 def patch() -> dict[str, bool]:
-    """Install both changes; each that does not fit this supervisord is left out (stock
+    """Install the changes; each that does not fit this supervisord is left out (stock
     behaviour kept). Returns which were installed."""
+    global _supervisord_pid
     cls = supervisord.Supervisor
-    installed = {"batch_stop": False, "restart_at_once": False}
+    installed = {"batch_stop": False, "restart_at_once": False, "death_signal": False}
+    if set(inspect.signature(_stock_execve).parameters) == {"self", "filename", "argv", "env"}:
+        import ctypes  # noqa: F401  loaded here once, not again in each child before its exec
+
+        _supervisord_pid = os.getpid()
+        supervisor_options.ServerOptions.execve = _execve
+        installed["death_signal"] = True
     if all(hasattr(cls, name) for name in ("ordered_stop_groups_phase_1",
                                            "ordered_stop_groups_phase_2")):
         cls.ordered_stop_groups_phase_1 = _stop_phase_1

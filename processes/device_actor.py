@@ -9,6 +9,7 @@ its desired state on the registry's PUB socket, and reports state and counters t
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import sys
@@ -217,6 +218,9 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         return 2
     logsetup.configure(f"oscar-device-{args[0]}")
+    # What start-up built lives as long as the process: out of the collector's way for good
+    # (it would walk all of it again in its next rounds).
+    gc.freeze()
     return run(args[0])
 
 

@@ -2,7 +2,7 @@
 
 Owns the SQLite store (the only writer), answers the control socket (a ROUTER that speaks
 REP's envelope, so no bytes a peer sends can wedge or kill it), publishes desired state (with a
-beacon every 5 s naming the latest revision: a late joiner reads the desired-state file),
+beacon every 4.9 s naming the latest revision: a late joiner reads the desired-state file),
 collects events from the listener and actors (PULL) into
 the status table (status) and the events history (every event, $OSCAR_HOME/history.sqlite,
 oscar/history.py) and re-publishes them (the listener's feedback follows them), keeps
@@ -47,7 +47,11 @@ from oscar.supervisor_client import Programs
 log = logging.getLogger("oscar.registry")
 # The beacon (oscar.messages.ConfigBeacon), not the whole snapshot. As often as the actors'
 # heartbeat: an idle actor sends its status with the beacon's wake-up, one wake-up per period.
-SNAPSHOT_EVERY = ACTOR_HEARTBEAT
+# A little more often, at a fixed rate: an idle actor's loop beats once per beacon and its
+# watchdog sleeps until the last beat + stall_after (oscar/lifeline.py, 10 s). At exactly 5 s
+# the second beacon's beat came a hair after that moment, so the watchdog woke every beacon;
+# at 4.9 s it finds that beat done and sleeps through to the next pair (half the wake-ups).
+SNAPSHOT_EVERY = 0.98 * ACTOR_HEARTBEAT
 # A subscriber that is (re)connecting misses what is published meanwhile (ZeroMQ's slow joiner):
 # right after start-up and after every change, repeat the beacon soon, so a device added just
 # then is known to the listener within a fraction of a second, not at the next 5 s beacon.
@@ -92,7 +96,8 @@ def run() -> int:
     table.load_totals(totals_file.load(settings.totals_path))
     saved_totals: dict = {}
     programs = Programs(settings)
-    reconciler = Reconciler(programs, table)
+    # supervisord rings this socket on every program state change (oscar/reconciler.py).
+    reconciler = Reconciler(programs, table, settings.socket_dir / "supervisor-bell.sock")
     service = RegistryService(settings, store, publish, table, programs, reconciler, history)
     counters = service.counters
     service.load_feedback()
@@ -131,7 +136,9 @@ def run() -> int:
                     zmqutil.reply(control, envelope, reply)
             now = time.monotonic()
             if now >= snapshot_due:
-                snapshot_due = now + (SNAPSHOT_SOON if now < quick_until else SNAPSHOT_EVERY)
+                period = SNAPSHOT_SOON if now < quick_until else SNAPSHOT_EVERY
+                # From the due time, not from now: a late turn does not delay later beacons.
+                snapshot_due = max(snapshot_due + period, now + period / 2)
                 zmqutil.send(pub, service.beacon())
                 zmqutil.send(pub, service.feedback_message())
                 backup.tick()

@@ -9,16 +9,16 @@ applies its own login timeout.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Protocol
 
 from oscar import escapes
+from oscar.records import record
 
 MAX_GREETING = 4096  # bytes of an unfinished greeting/prompt line we keep before giving up
 DETAIL_BYTES = 60  # bytes of peer text quoted in a detail
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Step:
     send: bytes = b""  # write these bytes now (may be empty)
     state: str = "wait"  # "wait" (need more input), "ready", "failed"

@@ -9,8 +9,9 @@ on the wire. The wire facts behind each profile are in docs/devices.md.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Any
+
+from oscar.records import field, record
 
 # The Device fields a profile may set (contract A); anything else in ``defaults`` is a bug.
 DEFAULTABLE_FIELDS = frozenset({
@@ -20,7 +21,7 @@ DEFAULTABLE_FIELDS = frozenset({
 })
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Profile:
     """One kind of gear.
 

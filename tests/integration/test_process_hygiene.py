@@ -9,10 +9,11 @@ import stat
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
-from oscar import proc_scan
+from oscar import lifeline, proc_scan
 from tests.support import (
     REPO,
     OscarSystem,
@@ -53,6 +54,17 @@ def socket_files(system: OscarSystem) -> list[str]:
             if stat.S_ISSOCK(path.lstat().st_mode)]
 
 
+def told_of_death_signal(pid: int, supervisord: int) -> bool:
+    """Linux: our supervisord asked the kernel to end this program when supervisord dies (the
+    program's environment says so)."""
+    environ = Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+    return f"{lifeline.PARENT_DEATH_ENV}={supervisord}".encode() in environ
+
+
+def loaded_ctypes(pid: int) -> bool:
+    return "_ctypes" in Path(f"/proc/{pid}/maps").read_text()
+
+
 def test_supervisord_killed_then_run_again_gives_one_actor_per_device(system, device):
     system.start()
     system.add_device("proj1", device.port)
@@ -61,6 +73,10 @@ def test_supervisord_killed_then_run_again_gives_one_actor_per_device(system, de
     system.wait_state("proj2", "waiting")  # both actors fully started
     children = program_pids(system)
     assert len(children) == 5  # registry, listener, web, two actors
+    if sys.platform.startswith("linux"):
+        assert all(told_of_death_signal(pid, system.proc.pid) for pid in children)
+        # so an actor need not load ctypes (0.4 MB in each of them) to ask for it itself
+        assert not any(loaded_ctypes(pid) for pids in actors(system).values() for pid in pids)
 
     killed_at = time.monotonic()
     os.kill(system.proc.pid, signal.SIGKILL)

@@ -1,13 +1,13 @@
 """Profiles are data: every default is a valid Device field value and every login recipe exists."""
 
 import json
-from dataclasses import fields
 
 import pytest
 
 from oscar import cli, escapes
 from oscar.devices import logins, profiles
 from oscar.models import Device, validate
+from oscar.records import fields
 
 SHIPPED = ("generic", "pjlink", "ntcontrol", "extron-sis", "videohub", "watchout",
            "kramer-p3000", "christie", "sony-adcp", "epson-escvp")

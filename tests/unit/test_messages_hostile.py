@@ -1,7 +1,6 @@
 """Wire decode under hostile input: nested fields type-checked, text capped, and nothing but
 DecodeError ever escapes decode() (property-based, plus byte literals for each crasher found)."""
 
-import dataclasses
 import math
 
 import msgpack
@@ -9,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from oscar import cli_format, history
+from oscar import cli_format, history, records
 from oscar.messages import (
     _KINDS,
     TEXT_CAP,
@@ -330,7 +329,7 @@ def test_fuzz_long_valid_messages_with_bytes_flipped(message, positions, byte):
 
 @pytest.mark.parametrize("message", MESSAGES, ids=[m.KIND for m in MESSAGES])
 def test_every_typed_field_refuses_a_value_of_another_type(message):
-    for f in dataclasses.fields(message):
+    for f in records.fields(message):
         if f.type == "Any":
             continue
         with pytest.raises(DecodeError, match=f"{message.KIND}.{f.name}: "):
