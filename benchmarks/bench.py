@@ -202,7 +202,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="how long the --scale-load trial sends")
     parser.add_argument("--sustain", default="20000:10",
                         help="RATE:SECONDS: one long Oscar trial at RATE cues/s (none: skip)")
-    parser.add_argument("--idle-seconds", type=float, default=10.0)
+    parser.add_argument("--idle-seconds", type=float, default=10.0,
+                        help="idle window of the scale trials, rounded to whole beacon "
+                             "periods of 4.9 s (10: 9.8 s)")
     parser.add_argument("--quiet-seconds", type=float, default=0.5,
                         help="a cue not there after this long without any arrival is lost")
     parser.add_argument("--no-recovery", action="store_true")

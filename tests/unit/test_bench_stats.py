@@ -1,5 +1,5 @@
-"""The benchmark's arithmetic: delivery counts from a device's arrivals, and the profile's
-top functions from py-spy's collapsed stacks."""
+"""The benchmark's arithmetic: delivery counts from a device's arrivals, the profile's top
+functions from py-spy's collapsed stacks, and the idle window."""
 
 import sys
 
@@ -9,6 +9,9 @@ sys.path.insert(0, str(REPO / "benchmarks"))
 
 from bench import stats  # noqa: E402
 from bench_profile import top  # noqa: E402
+from bench_scale import idle_window  # noqa: E402
+
+from oscar.processes.registry import SNAPSHOT_EVERY  # noqa: E402
 
 
 def test_stats_counts_lost_reordered_and_duplicated_cues():
@@ -37,3 +40,10 @@ def test_profile_top_merges_lines_and_skips_the_entry_chain():
     assert by_name["decode (b.py)"] == {"function": "decode (b.py)", "cumulative_pct": 40.0,
                                         "self_pct": 30.0}
     assert rows[0]["function"] == "send (c.py)"
+
+
+def test_the_idle_window_holds_whole_beacon_periods():
+    # An idle Oscar's work comes with each beacon: 10 s held two or three of them by phase.
+    assert idle_window(10) == 2 * SNAPSHOT_EVERY
+    assert idle_window(20) == 4 * SNAPSHOT_EVERY
+    assert idle_window(0.5) == SNAPSHOT_EVERY  # never an empty window
