@@ -16,13 +16,13 @@ supervisord does not answer, it reads every REFRESH as before.
 from __future__ import annotations
 
 import logging
-import os
 import select
 import socket
 import threading
 import time
 from pathlib import Path
 
+from oscar import signal_wakeup
 from oscar.status_table import StatusTable
 from oscar.supervisor_client import Programs, SupervisorError
 
@@ -64,7 +64,7 @@ class Reconciler(threading.Thread):
         """End the thread soon; the doorbell's file goes now (the registry exits right after)."""
         self._stopping.set()
         if self.doorbell:
-            _unlink(self.doorbell)
+            Path(self.doorbell).unlink(missing_ok=True)
         self._wake()
 
     def _wake(self) -> None:
@@ -127,9 +127,9 @@ class Reconciler(threading.Thread):
             rest = last_read + READ_GAP - time.monotonic()
             if rest > 0:
                 _wait_readable([self._wake_in], rest)
-        _drain(self._wake_in)
+        signal_wakeup.drain(self._wake_in.fileno())
         if self._bell is not None:
-            _drain(self._bell)
+            signal_wakeup.drain(self._bell.fileno())
 
 
 def _wait_readable(socks: list[socket.socket], timeout: float) -> set[socket.socket]:
@@ -147,7 +147,7 @@ def _bind_doorbell(path: Path) -> tuple[str, socket.socket | None]:
     where that fails: then program states are read every REFRESH."""
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     try:
-        _unlink(str(path))
+        path.unlink(missing_ok=True)
         sock.bind(str(path))
     except OSError as exc:
         sock.close()
@@ -156,18 +156,3 @@ def _bind_doorbell(path: Path) -> tuple[str, socket.socket | None]:
         return "", None
     sock.setblocking(False)
     return str(path), sock
-
-
-def _drain(sock: socket.socket) -> None:
-    try:
-        while sock.recv(64):
-            pass
-    except OSError:
-        pass  # BlockingIOError: empty
-
-
-def _unlink(path: str) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass

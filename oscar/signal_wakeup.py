@@ -20,7 +20,8 @@ def pipe() -> int:
 
 
 def drain(fd: int) -> None:
-    """Read what the signals wrote, so the pipe is quiet until the next one."""
+    """Read what the signals wrote, so the pipe is quiet until the next one (or all that
+    waits on any other non-blocking descriptor: oscar.reconciler's wake-up sockets)."""
     try:
         while os.read(fd, 512):
             pass
