@@ -210,21 +210,19 @@ class Actor:
 
     def handle_commands(self, commands: Iterable[Command], peer: bytes = b"") -> None:
         """Take a batch from one listener, in order, then write what may go in one pass."""
-        queued = False
-        for command in commands:
-            item = Pending(command, peer)
-            if not self.intake.first_time(item):
-                continue  # resent after a broken connection, but we had it already (acked)
-            self.board.count("accepted")
-            if self.device is not None and not self.device.enabled:
+        items = self.intake.fresh(commands, peer)
+        if not items:
+            return  # resent after a broken connection, but we had them already (acked)
+        self.board.count("accepted", len(items))
+        if self.device is not None and not self.device.enabled:
+            for item in items:
                 self._drop(item, "device disabled")
-                continue
-            # Config not known yet (just started): queue it; the TTL still applies later.
-            if not self.queue.push(item):
-                self._drop(item, f"send queue full ({self.queue.limit} commands)")
-                continue
-            queued = True
-        if not queued:
+            return
+        # Config not known yet (just started): queue them; the TTL still applies later.
+        taken = self.queue.extend(items)
+        for item in items[taken:]:
+            self._drop(item, f"send queue full ({self.queue.limit} commands)")
+        if not taken:
             return
         state = self.board.state
         if state == states.READY:
@@ -323,15 +321,18 @@ class Actor:
         return more
 
     def _write_batch(self, link: TcpLink, items: list[Pending], now: float) -> bool:
-        """Write several queued commands in one send(); True when all went whole."""
+        """Write several queued commands in one send(); True when all went whole. No pacing
+        here (_more_fresh): starting one is taking it off the queue."""
         started = link.write_batch(items)
-        whole = 0
-        for item in items[:started]:
-            self._started(item, now)
-            if item.written:
-                self.intake.ack(item)
-                whole += 1
+        if not started:
+            return False
+        pop = self.queue.pop
+        for _ in range(started):
+            pop()
+        self._last_sender = items[started - 1].command.sender
+        whole = started if items[started - 1].written else started - 1
         if whole:  # the same moment for all of them: noted once
+            self.intake.ack_all(items[:whole])
             link.watch.wrote(now, command=True)
             link.command_written_at = now
             self.board.soon()

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Iterable
 
 from oscar.command_queue import Pending
+from oscar.messages import Command
 
 DEDUP_WINDOW = 20_000  # recent (sender, seq) pairs remembered to discard resent duplicates
 # At most one ack message per this many seconds: the first after a quiet spell goes at once
@@ -25,17 +27,25 @@ class Intake:
         self._seen: set[tuple[bytes, int]] = set()
         self._order: deque[tuple[bytes, int]] = deque()
 
-    def first_time(self, item: Pending) -> bool:
-        """False for a command already received (it is acked at once, never sent twice)."""
-        key = (item.peer, item.command.seq)
-        if item.command.seq and key in self._seen:
-            self.ack(item)
-            return False
-        self._seen.add(key)
-        self._order.append(key)
-        if len(self._order) > self.window:
-            self._seen.discard(self._order.popleft())
-        return True
+    def fresh(self, commands: Iterable[Command], peer: bytes) -> list[Pending]:
+        """Pending items for ``commands`` (one listener's batch, in order) but those already
+        received, which are acked at once and never sent twice. Seq 0 is never a duplicate."""
+        seen, order = self._seen, self._order
+        out = []
+        for command in commands:
+            item = Pending(command, peer)
+            seq = command.seq
+            if seq:
+                key = (peer, seq)
+                if key in seen:
+                    self.ack(item)
+                    continue
+                seen.add(key)
+                order.append(key)
+            out.append(item)
+        while len(order) > self.window:
+            seen.discard(order.popleft())
+        return out
 
     def ack(self, item: Pending) -> None:
         """The listener may forget ``item``: written whole or dropped (once, even if written
@@ -44,6 +54,17 @@ class Intake:
             return
         item.acked = True
         self.acks.setdefault(item.peer, []).append(item.command.seq)
+
+    def ack_all(self, items: Iterable[Pending]) -> None:
+        """ack() for each of ``items`` (in a row, most often from one listener)."""
+        acks, peer, seqs = self.acks, None, []
+        for item in items:
+            if not item.acked:
+                item.acked = True
+                if item.peer != peer:
+                    peer = item.peer
+                    seqs = acks.setdefault(peer, [])
+                seqs.append(item.command.seq)
 
     def take_acks(self) -> dict[bytes, list[int]]:
         acks, self.acks = self.acks, {}

@@ -47,6 +47,16 @@ class CommandQueue:
         self._items.append(pending)
         return True
 
+    def extend(self, items: list[Pending]) -> int:
+        """push() each in turn: how many were taken (the rest did not fit)."""
+        room = self.limit - len(self._items)
+        if len(items) <= room:  # the usual case: all of them
+            self._items.extend(items)
+            return len(items)
+        taken = room if room > 0 else 0
+        self._items.extend(items[:taken])
+        return taken
+
     def head(self) -> Pending | None:
         return self._items[0] if self._items else None
 
@@ -108,6 +118,29 @@ class InFlight:
             self._ages.pop()
         self._ages.append(item)
 
+    def start_written(self, items: list[Pending], count: int) -> int:
+        """start() then wrote() for ``items`` in order, ``count`` bytes of them handed to one
+        send(): how many were started (those the kernel took no byte of are not)."""
+        written, queue, ages = self.written, self._items, self._ages
+        started = 0
+        for item in items:
+            size = len(item.data)
+            if not count and size:
+                break
+            took = size if count >= size else count
+            item.offset = took
+            item.end = written + size
+            written += took
+            count -= took
+            queue.append(item)
+            received = item.command.received_at
+            while ages and ages[-1].command.received_at > received:
+                ages.pop()
+            ages.append(item)
+            started += 1
+        self.written = written
+        return started
+
     def partial(self) -> Pending | None:
         """The command being written, if its bytes are not all handed over yet: nothing else
         may follow it on this connection."""
@@ -127,9 +160,15 @@ class InFlight:
     def take_acked(self, unacked: int) -> list[Pending]:
         """Remove and return, oldest first, the commands the device has acknowledged whole."""
         acked = self.written - max(0, unacked)
+        items, ages = self._items, self._ages
         done = []
-        while self._items and self._items[0].end <= acked and self._items[0].written:
-            done.append(self._pop())
+        while items:
+            item = items[0]
+            if item.end > acked or item.offset < len(item.data):
+                break
+            done.append(items.popleft())
+            if ages and ages[0] is item:
+                ages.popleft()
         return done
 
     def oldest_received(self) -> float | None:

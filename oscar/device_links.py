@@ -120,17 +120,9 @@ class TcpLink:
             for index, item in enumerate(items):
                 if self.prefix_every or not self.commands + index:
                     item.data = self.prefix + item.data
-        left = self.sock.send(b"".join([item.data for item in items]))
-        started = 0
-        for item in items:
-            if not left and item.data:
-                break
-            self.wire.start(item)
-            self.commands += 1
-            count = min(left, len(item.data))
-            self.wire.wrote(item, count)
-            left -= count
-            started += 1
+        started = self.wire.start_written(
+            items, self.sock.send(b"".join([item.data for item in items])))
+        self.commands += started
         self.reply_seen = False
         return started
 

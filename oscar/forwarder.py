@@ -31,7 +31,7 @@ from collections.abc import Callable
 import zmq
 
 from oscar import desired_state, escapes, osc_decode, osc_pattern, osc_routing, receipts, zmqutil
-from oscar.actor_link import ACK_WAIT, ActorLink, OutboxFull
+from oscar.actor_link import ACK_WAIT, COALESCE, ActorLink, OutboxFull, shared_hold
 from oscar.bounded import remember
 from oscar.desired_state import RevisionGate
 from oscar.messages import Command, ConfigBeacon, ConfigSnapshot, DeviceConfig, Event, Message
@@ -166,6 +166,7 @@ class Forwarder:
         self._busy: dict[str, ActorLink] = {}
         self._idle_watch_due = 0.0
         self._acks_due = 0.0
+        self._hold = COALESCE  # a fast link's pause after a send (actor_link.shared_hold)
         self.scheduler = Scheduler()
         # Unique per listener run, so an actor can tell a resend from a new command.
         self.identity = f"listener-{os.getpid()}-{time.time():.0f}".encode()
@@ -412,8 +413,8 @@ class Forwarder:
     def _submit(self, name: str, data: bytes, terminate: bool, sender: str,
                 received_at: float, outcome: Outcome | None = None) -> None:
         self._seq += 1
-        command = Command(device=name, data=data, received_at=received_at, sender=sender,
-                          seq=self._seq, terminate=terminate)
+        # Positional: keywords cost a little more, and this runs once per cue.
+        command = Command(name, data, received_at, sender, self._seq, terminate)
         link = self.link(name)
         try:
             link.submit(command)
@@ -510,8 +511,12 @@ class Forwarder:
             self.counters["resent"] = sum(link.resent for link in self.links.values())
         if not busy:
             return
+        hold, fast = self._hold, 0
         for link in busy.values():
-            link.flush(now)
+            link.flush(now, hold)
+            if link.mean_gap < COALESCE:
+                fast += 1
+        self._hold = shared_hold(fast)
         if now >= self._acks_due:  # see actor_link: acks are read, never polled for
             self._acks_due = now + ACK_WAIT
             for link in busy.values():

@@ -384,6 +384,23 @@ def test_stopping_resets_and_reports_what_the_device_had_not_taken(clock, emitte
     assert actor.state == states.STOPPED
 
 
+def test_a_batch_the_kernel_takes_in_part_acks_only_the_whole_commands(clock, emitted):
+    """One send() for a batch: the listener may forget the commands written whole, not the
+    one cut off (an actor killed now would lose it), until its rest is written too."""
+    actor, link = wired(clock, emitted, capacity=9)  # room for "ONE\rTWO\rT" and no more
+    cues = [command(text, clock.now) for text in ("ONE", "TWO", "THREE", "FOUR")]
+    actor.handle_commands(cues, b"listener")
+    assert bytes(link.current.stream) == b"ONE\rTWO\rT"
+    assert acked_seqs(actor) == sorted(c.seq for c in cues[:2])
+    link.current.ack()
+    link.current.capacity = 100
+    actor.on_writable()
+    assert bytes(link.current.stream) == b"ONE\rTWO\rTHREE\rFOUR\r"
+    assert acked_seqs(actor) == sorted(c.seq for c in cues[2:])
+    actor.tick()  # counts what the device took: ONE and TWO (its first 9 bytes)
+    assert counts(actor) == {"sent": 2, "dropped": 0, "in_flight": 2, "queued": 0}
+
+
 def test_duplicates_are_not_accepted_twice(clock, emitted):
     actor, link = wired(clock, emitted)
     cue = command("GO", clock.now)
@@ -455,6 +472,22 @@ class WireMachine(RuleBasedStateMachine):
     def resend(self, data):
         self.resends += 1
         self.actor.handle_command(data.draw(st.sampled_from(self.commands)), b"listener")
+
+    @rule(count=st.integers(2, 5), age=st.floats(0, 4.0), data=st.data())
+    def batch(self, count, age, data):
+        """Several cues in one listener message (a CommandBatch), resent ones among them."""
+        cues = []
+        for _ in range(count):
+            if self.commands and data.draw(st.booleans()):
+                self.resends += 1
+                cues.append(data.draw(st.sampled_from(self.commands)))
+                continue
+            text = f"C{len(self.commands)}"
+            cue = command(text, self.clock.now - age)
+            self.received_at[text] = cue.received_at
+            self.commands.append(cue)
+            cues.append(cue)
+        self.actor.handle_commands(cues, b"listener")
 
     @precondition(lambda self: self._open())
     @rule(count=st.integers(1, 20))

@@ -175,3 +175,38 @@ def test_a_turn_with_nothing_to_send_starts_no_pause(rig):
     link.flush(now + 2.5 * pause)
     _, batch = receive(actors["p1"])
     assert [c.data for c in batch.commands] == [b"next"]
+
+
+def test_several_fast_streams_share_a_longer_pause(rig, monkeypatch):
+    """Two devices flooded at once: each link's pause after a send is SHARED_HOLD per fast
+    link (one fast stream alone keeps COALESCE), so their actors wake less often in all; what
+    is held goes whole and in order when the pause ends."""
+    forwarder, actors = rig
+    assert actor_link.shared_hold(0) == actor_link.shared_hold(1) == actor_link.COALESCE
+    assert actor_link.shared_hold(2) == 2 * actor_link.SHARED_HOLD
+    assert actor_link.shared_hold(1000) == actor_link.SHARED_HOLD_MAX
+    for n in range(20):
+        cue(forwarder, "p1", f"p1 burst {n}")
+        cue(forwarder, "p2", f"p2 burst {n}")
+    now = time.time()
+    monkeypatch.setattr(forwarder_mod, "time", types.SimpleNamespace(
+        time=lambda: now, monotonic=time.monotonic))
+    forwarder.housekeeping(now)  # sends; this turn saw two fast links
+    for name in ("p1", "p2"):
+        assert len(receive(actors[name])[1].commands) == 20
+    sent_at = now + actor_link.COALESCE  # the first pause was one device's
+    for name in ("p1", "p2"):
+        cue(forwarder, name, f"{name} first")
+    forwarder.housekeeping(sent_at)
+    for name in ("p1", "p2"):
+        assert [c.data for c in receive(actors[name])[1].commands] == [f"{name} first".encode()]
+    hold = actor_link.shared_hold(2)
+    for name in ("p1", "p2"):
+        cue(forwarder, name, f"{name} second")
+    forwarder.housekeeping(sent_at + 2 * actor_link.COALESCE)  # past one device's pause
+    assert not actors["p1"].poll(50) and not actors["p2"].poll(0), "sent before the shared pause"
+    assert forwarder.waiting == 2
+    forwarder.housekeeping(sent_at + hold)
+    for name in ("p1", "p2"):
+        _, batch = receive(actors[name])
+        assert [c.data for c in batch.commands] == [f"{name} second".encode()]

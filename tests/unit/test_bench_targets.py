@@ -52,6 +52,24 @@ def test_a_miss_is_reported_as_not_met():
     assert "NOT" in bench_targets.table(result(lost=3))
 
 
+def test_latency_goals_show_what_the_bare_relay_scores_on_them():
+    """relay2 alone: the two-process relay's own p50 ÷ socat, from the same run's medians."""
+    data = result()
+    data["summary"] += [
+        {"system": "relay2", "proto": "udp", "rate": "1000", "p50_us": 230.0, "p99_us": 500.0},
+        {"system": "socat", "proto": "udp", "rate": "1000", "p50_us": 115.0, "p99_us": 250.0}]
+    rows = {row["target"]: row for row in bench_targets.targets(data)}
+    p50 = rows["1000/s UDP: p50 ÷ socat"]
+    assert (p50["relay2"], p50["relay2_met"]) == (2.0, False)
+    assert (rows["1000/s UDP: p99 ÷ socat"]["relay2"], rows["1000/s UDP: p99 ÷ socat"][
+        "relay2_met"]) == (2.0, True)
+    assert "relay2" not in rows["1000/s: CPU per cue ÷ two-process relay"]
+    assert "relay2 alone 2.0 (NOT met)" in bench_targets.table(data)
+    assert "| 1000/s UDP: p50 ÷ socat | 1.5 | ≤ 1.8 | yes | 2.0 (not met) |" in \
+        bench_targets.markdown(data)
+    assert all("relay2" not in row for row in bench_targets.targets(result()))  # not measured
+
+
 def test_parts_not_measured_are_left_out():
     assert bench_targets.targets({}) == []
     assert bench_targets.table({}) == ""

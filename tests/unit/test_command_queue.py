@@ -1,3 +1,6 @@
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from oscar.command_queue import MAX_QUEUED, CommandQueue, InFlight, Pending
 from oscar.messages import Command
 
@@ -94,3 +97,48 @@ def test_in_flight_knows_its_oldest_command_even_out_of_order():
     assert wire.oldest_received() == 45.0
     assert texts(wire.clear()) == ["c", "d"]
     assert wire.oldest_received() is None and len(wire) == 0
+
+
+def test_extend_takes_what_fits_in_order_and_says_how_many():
+    queue = CommandQueue(limit=4)
+    queue.push(pending("zero"))
+    assert queue.extend([pending(t) for t in ("one", "two")]) == 2
+    assert queue.extend([pending(t) for t in ("three", "four", "five")]) == 1
+    assert queue.extend([pending("six")]) == 0
+    assert drain(queue) == ["zero", "one", "two", "three"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(sizes=st.lists(st.integers(0, 12), min_size=1, max_size=8),
+       ages=st.lists(st.floats(0, 100), min_size=8, max_size=8),
+       before=st.integers(0, 30), count=st.integers(0, 120), unacked=st.integers(0, 150))
+def test_a_batch_start_is_each_command_started_and_written_in_turn(sizes, ages, before, count,
+                                                                   unacked):
+    """start_written (one send() for a batch) leaves the connection's bookkeeping exactly as
+    start() and wrote() per command do: offsets, ends, what is partial, oldest and acked."""
+    def batch():
+        items = [pending(f"c{i}", ages[i]) for i in range(len(sizes))]
+        for item, size in zip(items, sizes, strict=True):
+            item.data = b"x" * size
+        return items
+    one_by_one, together = InFlight(), InFlight()
+    for wire in (one_by_one, together):
+        wire.skip(before)  # a login or keep-alive went first
+    items, left = batch(), count
+    started = 0
+    for item in items:  # write_batch's old per-command path
+        if not left and item.data:
+            break
+        one_by_one.start(item)
+        took = min(left, len(item.data))
+        one_by_one.wrote(item, took)
+        left -= took
+        started += 1
+    others = batch()
+    assert together.start_written(others, count) == started
+    assert [(i.offset, i.end) for i in others[:started]] == \
+        [(i.offset, i.end) for i in items[:started]]
+    assert together.written == one_by_one.written and len(together) == len(one_by_one)
+    assert (together.partial() is None) == (one_by_one.partial() is None)
+    assert together.oldest_received() == one_by_one.oldest_received()
+    assert texts(together.take_acked(unacked)) == texts(one_by_one.take_acked(unacked))
