@@ -108,15 +108,15 @@ def supervisord(argv: list[str], folder: Path, socket: Path | None = None,
         wait_for(lambda: not any(pid_alive(pid) for pid in children), message="children gone")
 
 
-def test_a_killed_program_is_restarted_at_once_where_stock_supervisord_waits(tmp_path):
+def test_a_killed_program_is_restarted_at_once(tmp_path):
+    """Stock supervisord reaps a killed program in the pass its closed pipes wake and mostly
+    restarts it one poll (1 s) later, but sooner when another wake-up (the second pipe's end)
+    comes after the reap: so stock is not compared here (it was, and flaked at 17 ms). Ours
+    restarts it in the pass that reaps it, every time."""
     with supervisord(OURS, tmp_path / "ours") as ours:
         # Each restart comes in milliseconds; a window wide enough for a loaded machine.
         restarts = [ours.kill_child_and_time_restart() for _ in range(3)]
     assert max(restarts) < 0.5, restarts
-    with supervisord(STOCK, tmp_path / "stock") as stock:
-        # Stock: reaped in the pass the closed pipes wake, restarted one poll (1 s) later.
-        stock_restart = stock.kill_child_and_time_restart()
-    assert stock_restart > max(restarts)
 
 
 def test_process_info_comes_only_for_programs_whose_state_changed(tmp_path):
