@@ -101,7 +101,7 @@ class ActorLink:
     def submit(self, command: Command) -> None:
         outbox, unacked = self.outbox, self.unacked
         # Nothing held: start the byte count afresh (it cannot drift over a long show).
-        cost = len(command.data) + COMMAND_OVERHEAD  # _cost, inline: once per cue
+        cost = _cost(command)
         held = (self.held if outbox or unacked else 0) + cost
         if held > OUTBOX_BYTES or len(outbox) + len(unacked) >= OUTBOX_LIMIT:
             raise OutboxFull(f"{len(outbox) + len(unacked)} commands "
@@ -116,6 +116,11 @@ class ActorLink:
         self.mean_gap += ((gap if gap < GAP_CAP else GAP_CAP) - self.mean_gap) * GAP_WEIGHT
         self._last_at = at
 
+    @property
+    def fast(self) -> bool:
+        """Its cues arrive less than COALESCE apart on average: a send is followed by a pause."""
+        return self.mean_gap < COALESCE
+
     def flush(self, now: float | None = None, hold: float = COALESCE) -> None:
         """Send what the outbox holds, in batches; with ``now`` (the loop's turn), not before
         ``hold_until``, and in a fast stream the next send is held for ``hold`` (see
@@ -124,7 +129,7 @@ class ActorLink:
         if now is not None and outbox and not self.broken:  # a send now: the pause starts
             if now < self.hold_until:
                 return
-            if self.mean_gap < COALESCE:
+            if self.fast:
                 self.hold_until = now + hold
         while outbox and not self.broken:
             batch: list[Command] = []
@@ -154,7 +159,7 @@ class ActorLink:
                 for seq in message.seqs:
                     command = unacked.pop(seq, None)
                     if command is not None:
-                        freed += len(command.data) + COMMAND_OVERHEAD  # _cost
+                        freed += _cost(command)
                 self.held -= freed
 
     def on_monitor(self) -> None:

@@ -121,24 +121,17 @@ class InFlight:
     def start_written(self, items: list[Pending], count: int) -> int:
         """start() then wrote() for ``items`` in order, ``count`` bytes of them handed to one
         send(): how many were started (those the kernel took no byte of are not)."""
-        written, queue, ages = self.written, self._items, self._ages
         started = 0
         for item in items:
             size = len(item.data)
             if not count and size:
                 break
+            self.start(item)
             took = size if count >= size else count
             item.offset = took
-            item.end = written + size
-            written += took
+            self.written += took
             count -= took
-            queue.append(item)
-            received = item.command.received_at
-            while ages and ages[-1].command.received_at > received:
-                ages.pop()
-            ages.append(item)
             started += 1
-        self.written = written
         return started
 
     def partial(self) -> Pending | None:
@@ -180,9 +173,3 @@ class InFlight:
         self._items.clear()
         self._ages.clear()
         return items
-
-    def _pop(self) -> Pending:
-        item = self._items.popleft()
-        if self._ages and self._ages[0] is item:
-            self._ages.popleft()
-        return item

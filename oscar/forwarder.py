@@ -514,8 +514,7 @@ class Forwarder:
         hold, fast = self._hold, 0
         for link in busy.values():
             link.flush(now, hold)
-            if link.mean_gap < COALESCE:
-                fast += 1
+            fast += link.fast
         self._hold = shared_hold(fast)
         if now >= self._acks_due:  # see actor_link: acks are read, never polled for
             self._acks_due = now + ACK_WAIT
